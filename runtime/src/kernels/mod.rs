@@ -1,0 +1,5 @@
+//! Numerical building blocks below the layers: GEMM, window geometry, im2col.
+
+pub mod gemm;
+pub mod im2col;
+pub mod window;

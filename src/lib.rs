@@ -1,0 +1,11 @@
+//! tapeless: neural networks declared once with `network!`, checked at compile time, trained
+//! with a generated, tape-free backward pass.
+
+pub use tapeless_macros::network;
+pub use tapeless_runtime::*;
+
+/// What a program using tapeless imports: `use tapeless::prelude::*;`.
+pub mod prelude {
+    pub use tapeless_macros::network;
+    pub use tapeless_runtime::{Activation, Error, Float, Reduction, Result, Window2d};
+}
