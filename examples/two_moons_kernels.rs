@@ -49,9 +49,26 @@ fn main() -> Result<(), tapeless::Error> {
     let lr = 0.5f32;
 
     for epoch in 0..=2000 {
-        tapeless::linear_forward(x.view(), w1.view(), Some(b1.view()), Activation::Tanh, h.view_mut())?;
-        tapeless::linear_forward(h.view(), w2.view(), Some(b2.view()), Activation::Identity, logits.view_mut())?;
-        let loss = tapeless::bce_with_logits(logits.view(), target.view(), Reduction::Mean, Some(dlogits.view_mut()))?;
+        tapeless::linear_forward(
+            x.view(),
+            w1.view(),
+            Some(b1.view()),
+            Activation::Tanh,
+            h.view_mut(),
+        )?;
+        tapeless::linear_forward(
+            h.view(),
+            w2.view(),
+            Some(b2.view()),
+            Activation::Identity,
+            logits.view_mut(),
+        )?;
+        let loss = tapeless::bce_with_logits(
+            logits.view(),
+            target.view(),
+            Reduction::Mean,
+            Some(dlogits.view_mut()),
+        )?;
 
         // Gradients accumulate, as PyTorch's do: clear them before each backward pass.
         dw1.fill(0.0);

@@ -6,7 +6,10 @@ use tapeless::ndarray::{s, Array1, Array2, Array3, Array4};
 use tapeless::{Activation, Error, Reduction, Window2d};
 
 fn close(a: &Array2<f64>, b: &Array2<f64>) -> bool {
-    a.shape() == b.shape() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + y.abs()))
+    a.shape() == b.shape()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + y.abs()))
 }
 
 fn random(rows: usize, cols: usize, rng: &mut Rng) -> Array2<f64> {
@@ -48,7 +51,10 @@ fn gemm_shape_mismatch_names_the_shapes() {
     let b = Array2::<f32>::zeros((5, 2));
     let mut c = Array2::<f32>::zeros((3, 2));
     let err = tapeless::gemm(1.0, a.view(), b.view(), 0.0, &mut c.view_mut()).unwrap_err();
-    assert_eq!(err.to_string(), "gemm: right operand has shape [5, 2], expected [4, N]");
+    assert_eq!(
+        err.to_string(),
+        "gemm: right operand has shape [5, 2], expected [4, N]"
+    );
 }
 
 #[test]
@@ -58,8 +64,14 @@ fn linear_rejects_wrong_input_features_and_writes_nothing() {
     let mut y = Array2::<f32>::from_elem((64, 128), 7.0);
     let err = tapeless::linear_forward(x.view(), w.view(), None, Activation::ReLU, y.view_mut())
         .unwrap_err();
-    assert_eq!(err.to_string(), "Linear: input has shape [64, 1600], expected [N, 1568]");
-    assert!(y.iter().all(|&v| v == 7.0), "output was written before the error");
+    assert_eq!(
+        err.to_string(),
+        "Linear: input has shape [64, 1600], expected [N, 1568]"
+    );
+    assert!(
+        y.iter().all(|&v| v == 7.0),
+        "output was written before the error"
+    );
     assert_eq!(
         err.in_layer("fc1").to_string(),
         "fc1: input has shape [64, 1600], expected [N, 1568]"
@@ -86,7 +98,10 @@ fn linear_backward_rejects_wrong_gradient_shape_and_leaves_gradients() {
     )
     .unwrap_err();
     assert!(matches!(err, Error::Shape { .. }));
-    assert_eq!(err.to_string(), "Linear: output gradient has shape [2, 5], expected [2, 4]");
+    assert_eq!(
+        err.to_string(),
+        "Linear: output gradient has shape [2, 5], expected [2, 4]"
+    );
     assert!(dw.iter().all(|&v| v == 1.5) && db.iter().all(|&v| v == 2.5));
 }
 
@@ -107,7 +122,10 @@ fn conv2d_rejects_wrong_channels_and_a_window_larger_than_the_input() {
         y.view_mut(),
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "Conv2d: input has shape [2, 1, 28, 28], expected [N, 3, N, N]");
+    assert_eq!(
+        err.to_string(),
+        "Conv2d: input has shape [2, 1, 28, 28], expected [N, 3, N, N]"
+    );
 
     let tiny = Array4::<f32>::zeros((2, 3, 2, 2));
     let err = tapeless::conv2d_forward(
@@ -132,16 +150,25 @@ fn pooling_rejects_padding_over_half_the_kernel() {
     let x = Array4::<f32>::zeros((1, 1, 4, 4));
     let mut y = Array4::<f32>::zeros((1, 1, 4, 4));
     let err = tapeless::avg_pool2d_forward(x.view(), &window, y.view_mut()).unwrap_err();
-    assert_eq!(err.to_string(), "AvgPool2d: padding 2x2 must be at most half the 2x2 kernel");
+    assert_eq!(
+        err.to_string(),
+        "AvgPool2d: padding 2x2 must be at most half the 2x2 kernel"
+    );
 }
 
 #[test]
 fn window_output_size_is_pytorchs_formula() {
     // floor((H + 2p − d(k−1) − 1)/s) + 1 by hand: (13 + 2 − 4 − 1)/2 + 1 = 6, (11 + 2 − 4 − 1)/2 + 1 = 5.
-    let w = Window2d::new((3, 3)).stride((2, 2)).padding((1, 1)).dilation((2, 2));
+    let w = Window2d::new((3, 3))
+        .stride((2, 2))
+        .padding((1, 1))
+        .dilation((2, 2));
     assert_eq!(w.output_size((13, 11)), Some((6, 5)));
     assert_eq!(Window2d::new((5, 5)).output_size((4, 9)), None);
-    assert_eq!(Window2d::new((2, 2)).stride((2, 2)).output_size((7, 7)), Some((3, 3)));
+    assert_eq!(
+        Window2d::new((2, 2)).stride((2, 2)).output_size((7, 7)),
+        Some((3, 3))
+    );
 }
 
 #[test]
@@ -166,7 +193,10 @@ fn cross_entropy_rejects_bad_targets_and_writes_no_gradient() {
         Some(grad.view_mut()),
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "CrossEntropy: target has shape [2], expected [3]");
+    assert_eq!(
+        err.to_string(),
+        "CrossEntropy: target has shape [2], expected [3]"
+    );
     assert!(grad.iter().all(|&v| v == 9.0));
 }
 
@@ -183,8 +213,13 @@ fn leaky_relu_rejects_a_negative_slope() {
 fn losses_stay_finite_for_huge_logits() {
     // Hand-derived: for logits [1e4, -1e4] and class 0, the loss is log(1 + e^-2e4) = 0 to f32.
     let logits = Array2::from_shape_vec((1, 2), vec![1e4f32, -1e4]).unwrap();
-    let ce = tapeless::cross_entropy(logits.view(), Array1::from(vec![1usize]).view(), Reduction::Sum, None)
-        .unwrap();
+    let ce = tapeless::cross_entropy(
+        logits.view(),
+        Array1::from(vec![1usize]).view(),
+        Reduction::Sum,
+        None,
+    )
+    .unwrap();
     assert_eq!(ce, 2e4);
     let x = Array1::from(vec![1e4f32, -1e4]);
     let t = Array1::from(vec![0.0f32, 1.0]);

@@ -18,10 +18,18 @@ fn dims2<T: Clone>(a: ArrayD<T>) -> Array2<T> {
 fn linear_case<T: FixtureFloat>(f: &Fixture) {
     let x = dims2(f.get::<T>("x"));
     let w = dims2(f.get::<T>("weight"));
-    let bias = f.flag("bias").then(|| f.get::<T>("bias").into_dimensionality::<Ix1>().unwrap());
+    let bias = f
+        .flag("bias")
+        .then(|| f.get::<T>("bias").into_dimensionality::<Ix1>().unwrap());
     let mut y = Array2::from_elem((x.nrows(), w.nrows()), T::nan());
-    tapeless::linear_forward(x.view(), w.view(), bias.as_ref().map(|b| b.view()), Activation::Identity, y.view_mut())
-        .unwrap();
+    tapeless::linear_forward(
+        x.view(),
+        w.view(),
+        bias.as_ref().map(|b| b.view()),
+        Activation::Identity,
+        y.view_mut(),
+    )
+    .unwrap();
     assert_close(&f.name, "y", &y.clone().into_dyn(), &f.get::<T>("y"));
 
     let mut dy = dims2(f.get::<T>("dy"));
@@ -49,7 +57,9 @@ fn linear_case<T: FixtureFloat>(f: &Fixture) {
 fn conv2d_case<T: FixtureFloat>(f: &Fixture) {
     let x = dims4(f.get::<T>("x"));
     let w = dims4(f.get::<T>("weight"));
-    let bias = f.flag("bias").then(|| f.get::<T>("bias").into_dimensionality::<Ix1>().unwrap());
+    let bias = f
+        .flag("bias")
+        .then(|| f.get::<T>("bias").into_dimensionality::<Ix1>().unwrap());
     let window = Window2d::new(f.pair("kernel"))
         .stride(f.pair("stride"))
         .padding(f.pair("padding"))
@@ -125,7 +135,12 @@ fn max_pool2d_case<T: FixtureFloat>(f: &Fixture) {
     let mut argmax = Array4::from_elem((n, c, oh, ow), usize::MAX);
     tapeless::max_pool2d_forward(x.view(), &window, y.view_mut(), argmax.view_mut()).unwrap();
     assert_close(&f.name, "y", &y.into_dyn(), &f.get::<T>("y"));
-    assert_eq!(argmax.clone().into_dyn(), f.ids("indices"), "{}: argmax", f.name);
+    assert_eq!(
+        argmax.clone().into_dyn(),
+        f.ids("indices"),
+        "{}: argmax",
+        f.name
+    );
 
     let dy = dims4(f.get::<T>("dy"));
     let mut dx = Array4::from_elem(x.dim(), T::nan());
@@ -187,10 +202,18 @@ fn loss_case<T: FixtureFloat>(f: &Fixture) {
     let reduction = reduction_of(f);
     let mut grad = ArrayD::from_elem(input.raw_dim(), T::nan());
     let loss = match f.meta("op") {
-        "mse" => tapeless::mse_loss(input.view(), f.get::<T>("target").view(), reduction, Some(grad.view_mut())),
-        "bce_with_logits" => {
-            tapeless::bce_with_logits(input.view(), f.get::<T>("target").view(), reduction, Some(grad.view_mut()))
-        }
+        "mse" => tapeless::mse_loss(
+            input.view(),
+            f.get::<T>("target").view(),
+            reduction,
+            Some(grad.view_mut()),
+        ),
+        "bce_with_logits" => tapeless::bce_with_logits(
+            input.view(),
+            f.get::<T>("target").view(),
+            reduction,
+            Some(grad.view_mut()),
+        ),
         "cross_entropy" => {
             let logits = input.view().into_dimensionality::<Ix2>().unwrap();
             let target = f.ids("target").into_dimensionality::<Ix1>().unwrap();
@@ -228,12 +251,20 @@ fn conv2d_matches_pytorch() {
 
 #[test]
 fn max_pool2d_matches_pytorch_including_ties() {
-    each(&["max_pool2d"], max_pool2d_case::<f64>, max_pool2d_case::<f32>);
+    each(
+        &["max_pool2d"],
+        max_pool2d_case::<f64>,
+        max_pool2d_case::<f32>,
+    );
 }
 
 #[test]
 fn avg_pool2d_matches_pytorch() {
-    each(&["avg_pool2d"], avg_pool2d_case::<f64>, avg_pool2d_case::<f32>);
+    each(
+        &["avg_pool2d"],
+        avg_pool2d_case::<f64>,
+        avg_pool2d_case::<f32>,
+    );
 }
 
 #[test]

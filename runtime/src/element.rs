@@ -9,7 +9,16 @@ use num_traits::{Float as NumFloat, FromPrimitive};
 ///
 /// Implemented for `f32` and `f64` only: each maps to its own matrixmultiply routine.
 pub trait Float:
-    NumFloat + FromPrimitive + LinalgScalar + ScalarOperand + Debug + Display + Default + Send + Sync + 'static
+    NumFloat
+    + FromPrimitive
+    + LinalgScalar
+    + ScalarOperand
+    + Debug
+    + Display
+    + Default
+    + Send
+    + Sync
+    + 'static
 {
     /// The name PyTorch and safetensors use for this type (`"F32"` / `"F64"`).
     const DTYPE: &'static str;

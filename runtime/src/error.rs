@@ -46,7 +46,9 @@ pub enum Error {
         found: Shape,
     },
     /// A class id (cross-entropy target) is not below the number of classes.
-    #[error("{layer}: target class {class} of sample {sample} is out of range for {classes} classes")]
+    #[error(
+        "{layer}: target class {class} of sample {sample} is out of range for {classes} classes"
+    )]
     ClassOutOfRange {
         layer: String,
         sample: usize,
@@ -90,7 +92,10 @@ pub(crate) fn check_shape(
     expected: &[Option<usize>],
 ) -> Result<()> {
     let fits = found.len() == expected.len()
-        && found.iter().zip(expected).all(|(f, e)| e.is_none_or(|e| e == *f));
+        && found
+            .iter()
+            .zip(expected)
+            .all(|(f, e)| e.is_none_or(|e| e == *f));
     if fits {
         return Ok(());
     }

@@ -39,6 +39,6 @@ impl Rng {
 
     /// A uniform integer in `0..n` (`n > 0`), without modulo bias worth measuring for n < 2³².
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 }

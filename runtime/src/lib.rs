@@ -17,7 +17,9 @@ pub use layers::activation::Activation;
 pub use layers::conv::{conv2d_backward, conv2d_forward};
 pub use layers::flatten::{flatten, flatten_mut};
 pub use layers::linear::{linear_backward, linear_forward};
-pub use layers::pool::{avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward};
+pub use layers::pool::{
+    avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward,
+};
 pub use loss::{bce_with_logits, cross_entropy, mse_loss, Reduction};
 
 /// ndarray, re-exported so users and generated code name the same version.

@@ -45,11 +45,14 @@ pub fn mse_loss<T: Float, D: Dimension>(
     match grad {
         Some(mut g) => {
             same_shape(LAYER, "gradient", g.shape(), input.shape())?;
-            Zip::from(&mut g).and(&input).and(&target).for_each(|g, &x, &t| {
-                let d = x - t;
-                sum = sum + d * d;
-                *g = two * d * scale;
-            });
+            Zip::from(&mut g)
+                .and(&input)
+                .and(&target)
+                .for_each(|g, &x, &t| {
+                    let d = x - t;
+                    sum = sum + d * d;
+                    *g = two * d * scale;
+                });
         }
         None => Zip::from(&input).and(&target).for_each(|&x, &t| {
             let d = x - t;
@@ -129,10 +132,13 @@ pub fn bce_with_logits<T: Float, D: Dimension>(
     match grad {
         Some(mut g) => {
             same_shape(LAYER, "gradient", g.shape(), input.shape())?;
-            Zip::from(&mut g).and(&input).and(&target).for_each(|g, &x, &t| {
-                sum = sum + term(x, t);
-                *g = (sigmoid(x) - t) * scale;
-            });
+            Zip::from(&mut g)
+                .and(&input)
+                .and(&target)
+                .for_each(|g, &x, &t| {
+                    sum = sum + term(x, t);
+                    *g = (sigmoid(x) - t) * scale;
+                });
         }
         None => Zip::from(&input)
             .and(&target)

@@ -65,7 +65,11 @@ impl Fixture {
             .filter(|f| f.meta("op") == op)
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
-        assert!(!found.is_empty(), "no fixtures for op {op} in {}", dir.display());
+        assert!(
+            !found.is_empty(),
+            "no fixtures for op {op} in {}",
+            dir.display()
+        );
         found
     }
 
@@ -89,7 +93,9 @@ impl Fixture {
     /// A metadata pair written "h,w".
     pub fn pair(&self, key: &str) -> (usize, usize) {
         let v = self.meta(key);
-        let (h, w) = v.split_once(',').unwrap_or_else(|| panic!("{}: {key}={v}", self.name));
+        let (h, w) = v
+            .split_once(',')
+            .unwrap_or_else(|| panic!("{}: {key}={v}", self.name));
         (h.trim().parse().unwrap(), w.trim().parse().unwrap())
     }
 
@@ -112,7 +118,11 @@ impl Fixture {
         let view = tensors
             .tensor(&full)
             .unwrap_or_else(|e| panic!("{}: tensor {full}: {e}", self.name));
-        let expected = if T::SUFFIX.is_empty() { Dtype::F64 } else { Dtype::F32 };
+        let expected = if T::SUFFIX.is_empty() {
+            Dtype::F64
+        } else {
+            Dtype::F32
+        };
         assert_eq!(view.dtype(), expected, "{}: {full}", self.name);
         ArrayD::from_shape_vec(IxDyn(view.shape()), T::decode(view.data())).unwrap()
     }
@@ -137,9 +147,16 @@ impl Fixture {
 /// i.e. relative, except that entries a hundred times below the tensor's largest, which come
 /// from cancellation (their rounding error is that of the larger terms they were summed from),
 /// are held to 1% of the tensor's scale instead.
-pub fn assert_close<T: FixtureFloat>(case: &str, what: &str, actual: &ArrayD<T>, expected: &ArrayD<T>) {
+pub fn assert_close<T: FixtureFloat>(
+    case: &str,
+    what: &str,
+    actual: &ArrayD<T>,
+    expected: &ArrayD<T>,
+) {
     assert_eq!(actual.shape(), expected.shape(), "{case}: {what}: shape");
-    let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.to_f64().unwrap().abs()));
+    let scale = expected
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.to_f64().unwrap().abs()));
     for (i, (a, e)) in actual.iter().zip(expected.iter()).enumerate() {
         let (a, e) = (a.to_f64().unwrap(), e.to_f64().unwrap());
         let tol = T::RTOL * e.abs().max(1e-2 * scale);

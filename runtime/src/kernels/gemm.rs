@@ -46,9 +46,9 @@ pub(crate) fn gemm_unchecked<T: Float>(
     if m == 0 || n == 0 {
         return;
     }
-    let [rsa, csa] = strides(&a.strides());
-    let [rsb, csb] = strides(&b.strides());
-    let [rsc, csc] = strides(&c.strides());
+    let [rsa, csa] = strides(a.strides());
+    let [rsb, csb] = strides(b.strides());
+    let [rsc, csc] = strides(c.strides());
     // SAFETY: the views guarantee in-bounds storage for the given dims and strides; `c` is a
     // unique borrow so it cannot alias `a` or `b`.
     unsafe {

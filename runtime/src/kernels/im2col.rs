@@ -158,7 +158,12 @@ impl Geometry {
 }
 
 pub(crate) fn contiguous<'a, T>(layer: &str, what: &str, s: Option<&'a [T]>) -> Result<&'a [T]> {
-    s.ok_or_else(|| config_error(layer, format!("{what} must be in standard (C-contiguous) layout")))
+    s.ok_or_else(|| {
+        config_error(
+            layer,
+            format!("{what} must be in standard (C-contiguous) layout"),
+        )
+    })
 }
 
 pub(crate) fn contiguous_mut<'a, T>(
@@ -166,5 +171,10 @@ pub(crate) fn contiguous_mut<'a, T>(
     what: &str,
     s: Option<&'a mut [T]>,
 ) -> Result<&'a mut [T]> {
-    s.ok_or_else(|| config_error(layer, format!("{what} must be in standard (C-contiguous) layout")))
+    s.ok_or_else(|| {
+        config_error(
+            layer,
+            format!("{what} must be in standard (C-contiguous) layout"),
+        )
+    })
 }

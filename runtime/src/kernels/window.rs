@@ -60,8 +60,20 @@ impl Window2d {
     /// `(H', W')` for an `(H, W)` input, or `None` if the window does not fit.
     pub const fn output_size(&self, (h, w): (usize, usize)) -> Option<(usize, usize)> {
         match (
-            Self::output_len(h, self.kernel.0, self.stride.0, self.padding.0, self.dilation.0),
-            Self::output_len(w, self.kernel.1, self.stride.1, self.padding.1, self.dilation.1),
+            Self::output_len(
+                h,
+                self.kernel.0,
+                self.stride.0,
+                self.padding.0,
+                self.dilation.0,
+            ),
+            Self::output_len(
+                w,
+                self.kernel.1,
+                self.stride.1,
+                self.padding.1,
+                self.dilation.1,
+            ),
         ) {
             (Some(oh), Some(ow)) => Some((oh, ow)),
             _ => None,
@@ -69,7 +81,11 @@ impl Window2d {
     }
 
     /// The output size for an input of `(h, w)`, or an error naming `layer` and the sizes.
-    pub fn checked_output_size(&self, layer: &str, (h, w): (usize, usize)) -> Result<(usize, usize)> {
+    pub fn checked_output_size(
+        &self,
+        layer: &str,
+        (h, w): (usize, usize),
+    ) -> Result<(usize, usize)> {
         self.validate(layer)?;
         self.output_size((h, w)).ok_or_else(|| {
             config_error(

@@ -91,7 +91,9 @@ impl Activation {
         same_shape(self.name(), "output", y.shape(), x.shape())?;
         match self {
             Activation::Identity => y.assign(&x),
-            _ => Zip::from(&mut y).and(&x).for_each(|y, &x| *y = self.apply(x)),
+            _ => Zip::from(&mut y)
+                .and(&x)
+                .for_each(|y, &x| *y = self.apply(x)),
         }
         Ok(())
     }

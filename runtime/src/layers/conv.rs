@@ -40,12 +40,17 @@ pub fn conv2d_forward<T: Float>(
     mut cols: ArrayViewMut3<'_, T>,
     mut y: ArrayViewMut4<'_, T>,
 ) -> Result<()> {
-    let shapes = ConvShapes::new(&x.shape()[..], weight.view(), window)?;
+    let shapes = ConvShapes::new(x.shape(), weight.view(), window)?;
     let ConvShapes { n, cout, k, p, .. } = shapes;
     check_shape(LAYER, "output", y.shape(), &shapes.output())?;
     // One slot a sample keeps the patches for backward; a single slot is reused (inference).
     let slots = if cols.dim().0 == 1 { 1 } else { n };
-    check_shape(LAYER, "im2col workspace", cols.shape(), &[Some(slots), Some(k), Some(p)])?;
+    check_shape(
+        LAYER,
+        "im2col workspace",
+        cols.shape(),
+        &[Some(slots), Some(k), Some(p)],
+    )?;
     if let Some(b) = &bias {
         check_shape(LAYER, "bias", b.shape(), &[Some(cout)])?;
     }
@@ -59,7 +64,9 @@ pub fn conv2d_forward<T: Float>(
     for s in 0..n {
         let slot = if slots == 1 { 0 } else { s };
         let cols_s = &mut cols[slot * k * p..(slot + 1) * k * p];
-        shapes.geometry.im2col(&x[s * in_sample..(s + 1) * in_sample], cols_s);
+        shapes
+            .geometry
+            .im2col(&x[s * in_sample..(s + 1) * in_sample], cols_s);
         let mut y_s = matrix_mut(&mut y[s * cout * p..(s + 1) * cout * p], cout, p);
         gemm_unchecked(T::one(), w2, matrix(cols_s, k, p), T::zero(), &mut y_s);
         match &bias {
@@ -102,7 +109,12 @@ pub fn conv2d_backward<T: Float>(
     check_shape(LAYER, "output", y.shape(), &[None, Some(cout), None, None])?;
     same_shape(LAYER, "output gradient", dy.shape(), y.shape())?;
     same_shape(LAYER, "weight gradient", dweight.shape(), weight.shape())?;
-    check_shape(LAYER, "im2col workspace", cols.shape(), &[Some(n), Some(k), Some(p)])?;
+    check_shape(
+        LAYER,
+        "im2col workspace",
+        cols.shape(),
+        &[Some(n), Some(k), Some(p)],
+    )?;
     if let Some(db) = &dbias {
         check_shape(LAYER, "bias gradient", db.shape(), &[Some(cout)])?;
     }
@@ -199,7 +211,12 @@ impl ConvShapes {
     }
 
     fn output(&self) -> [Option<usize>; 4] {
-        [Some(self.n), Some(self.cout), Some(self.out_hw.0), Some(self.out_hw.1)]
+        [
+            Some(self.n),
+            Some(self.cout),
+            Some(self.out_hw.0),
+            Some(self.out_hw.1),
+        ]
     }
 }
 

@@ -14,9 +14,7 @@ pub fn flatten<'a, T, D: Dimension>(x: ArrayView<'a, T, D>) -> Result<ArrayView2
 
 /// [`flatten`] for a mutable view (the gradient flowing back through Flatten is the same
 /// buffer, seen with the other shape).
-pub fn flatten_mut<'a, T, D: Dimension>(
-    x: ArrayViewMut<'a, T, D>,
-) -> Result<ArrayViewMut2<'a, T>> {
+pub fn flatten_mut<'a, T, D: Dimension>(x: ArrayViewMut<'a, T, D>) -> Result<ArrayViewMut2<'a, T>> {
     let (n, features) = split(x.shape());
     x.into_shape_with_order((n, features))
         .map_err(|_| config_error("Flatten", "input must be in standard (C-contiguous) layout"))

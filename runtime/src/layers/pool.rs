@@ -91,7 +91,10 @@ pub fn max_pool2d_forward<T: Float>(
     let x = contiguous(LAYER, "input", x.as_slice())?;
     let y = contiguous_mut(LAYER, "output", y.as_slice_mut())?;
     let argmax = contiguous_mut(LAYER, "argmax", argmax.as_slice_mut())?;
-    let (in_plane, out_plane) = (shapes.in_hw.0 * shapes.in_hw.1, shapes.out_hw.0 * shapes.out_hw.1);
+    let (in_plane, out_plane) = (
+        shapes.in_hw.0 * shapes.in_hw.1,
+        shapes.out_hw.0 * shapes.out_hw.1,
+    );
     shapes.for_each_window(window, |plane, o, taps| {
         let input = &x[plane * in_plane..(plane + 1) * in_plane];
         let mut best = T::neg_infinity();
@@ -120,7 +123,12 @@ pub fn max_pool2d_backward<T: Float>(
     const LAYER: &str = "MaxPool2d";
     same_shape(LAYER, "argmax", argmax.shape(), dy.shape())?;
     let (n, c, h, w) = dx.dim();
-    check_shape(LAYER, "output gradient", dy.shape(), &[Some(n), Some(c), None, None])?;
+    check_shape(
+        LAYER,
+        "output gradient",
+        dy.shape(),
+        &[Some(n), Some(c), None, None],
+    )?;
     let out_plane = dy.shape()[2] * dy.shape()[3];
     let dy = contiguous(LAYER, "output gradient", dy.as_slice())?;
     let argmax = contiguous(LAYER, "argmax", argmax.as_slice())?;
@@ -154,7 +162,10 @@ pub fn avg_pool2d_forward<T: Float>(
     let x = contiguous(LAYER, "input", x.as_slice())?;
     let y = contiguous_mut(LAYER, "output", y.as_slice_mut())?;
     let scale = T::one() / T::of((window.kernel.0 * window.kernel.1) as f64);
-    let (in_plane, out_plane) = (shapes.in_hw.0 * shapes.in_hw.1, shapes.out_hw.0 * shapes.out_hw.1);
+    let (in_plane, out_plane) = (
+        shapes.in_hw.0 * shapes.in_hw.1,
+        shapes.out_hw.0 * shapes.out_hw.1,
+    );
     shapes.for_each_window(window, |plane, o, taps| {
         let input = &x[plane * in_plane..(plane + 1) * in_plane];
         let sum = taps.fold(T::zero(), |acc, t| acc + input[t]);
@@ -175,7 +186,10 @@ pub fn avg_pool2d_backward<T: Float>(
     let dy = contiguous(LAYER, "output gradient", dy.as_slice())?;
     let dx = contiguous_mut(LAYER, "input gradient", dx.as_slice_mut())?;
     let scale = T::one() / T::of((window.kernel.0 * window.kernel.1) as f64);
-    let (in_plane, out_plane) = (shapes.in_hw.0 * shapes.in_hw.1, shapes.out_hw.0 * shapes.out_hw.1);
+    let (in_plane, out_plane) = (
+        shapes.in_hw.0 * shapes.in_hw.1,
+        shapes.out_hw.0 * shapes.out_hw.1,
+    );
     dx.fill(T::zero());
     shapes.for_each_window(window, |plane, o, taps| {
         let g = dy[plane * out_plane + o] * scale;
