@@ -11,7 +11,9 @@ use core::slice;
 
 pub(crate) struct Alloc<T> {
     ptr: *mut T,
+    #[allow(dead_code)] // read by the test-only Deref
     len: usize,
+    #[allow(dead_code)] // the real layout below is what Drop uses
     align: usize,
     /// The block's real layout (tapeless patch: a reused block may be larger than asked for).
     layout: Layout,
@@ -63,10 +65,10 @@ impl<T> Alloc<T> {
 
 impl<T> Drop for Alloc<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "std")]
+        reuse::give_back(self.ptr as *mut u8, self.layout);
+        #[cfg(not(feature = "std"))]
         unsafe {
-            #[cfg(feature = "std")]
-            reuse::give_back(self.ptr as *mut u8, self.layout);
-            #[cfg(not(feature = "std"))]
             alloc::dealloc(self.ptr as _, self.layout);
         }
     }
