@@ -1,6 +1,8 @@
 //! tapeless: neural networks declared once with `network!`, checked at compile time, trained
 //! with a generated, tape-free backward pass.
 
+extern crate self as tapeless;
+
 pub use tapeless_macros::network;
 pub use tapeless_runtime::*;
 

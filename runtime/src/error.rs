@@ -58,6 +58,9 @@ pub enum Error {
     /// A layer option that cannot work (zero stride, padding larger than half the window, ...).
     #[error("{layer}: {message}")]
     Config { layer: String, message: String },
+    /// A call out of order, e.g. `backward` without a `loss` since the last `backward`.
+    #[error("{network}: {message}")]
+    State { network: String, message: String },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -77,7 +80,7 @@ impl Error {
             Error::Shape { layer, .. }
             | Error::ClassOutOfRange { layer, .. }
             | Error::Config { layer, .. } => *layer = name.to_owned(),
-            Error::Io { .. } => {}
+            Error::Io { .. } | Error::State { .. } => {}
         }
         self
     }

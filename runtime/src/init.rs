@@ -1,4 +1,9 @@
-//! Seeded random numbers, so a seed gives the same network on every machine.
+//! Seeded random numbers and parameter initialisation, so a seed gives the same network on
+//! every machine.
+
+use ndarray::{Array, Array1, ShapeBuilder};
+
+use crate::element::Float;
 
 /// A small, portable generator (SplitMix64): the same seed gives the same stream on every
 /// platform and in every release of tapeless, which `rand`'s default generators do not promise.
@@ -41,4 +46,29 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
+}
+
+/// An array of `shape` with entries drawn from `U(−bound, bound)`, in row-major order.
+pub fn uniform<T: Float, Sh: ShapeBuilder>(
+    shape: Sh,
+    bound: f64,
+    rng: &mut Rng,
+) -> Array<T, Sh::Dim> {
+    Array::from_shape_simple_fn(shape, || T::of(rng.uniform_in(-bound, bound)))
+}
+
+/// PyTorch's default initialisation of `nn.Linear` and `nn.Conv2d`: the weight from
+/// `kaiming_uniform_(a = √5)`, which is `U(−1/√fan_in, 1/√fan_in)`, and the bias from the same
+/// interval, where `fan_in` is `IN` (Linear) or `CIN·KH·KW` (Conv2d). Draws the weight, then
+/// the bias.
+pub fn pytorch_default<T: Float, Sh: ShapeBuilder>(
+    weight_shape: Sh,
+    bias_len: Option<usize>,
+    fan_in: usize,
+    rng: &mut Rng,
+) -> (Array<T, Sh::Dim>, Option<Array1<T>>) {
+    let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+    let weight = uniform(weight_shape, bound, rng);
+    let bias = bias_len.map(|len| uniform(len, bound, rng));
+    (weight, bias)
 }

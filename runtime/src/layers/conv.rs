@@ -12,17 +12,93 @@
 
 use ndarray::{
     ArrayView1, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3,
-    ArrayViewMut4, Zip,
+    ArrayViewMut4, Ix1, Ix4, Zip,
 };
 
 use crate::element::Float;
 use crate::error::{check_shape, config_error, same_shape, Result};
+use crate::init::{pytorch_default, Rng};
 use crate::kernels::gemm::gemm_unchecked;
 use crate::kernels::im2col::{contiguous, contiguous_mut, Geometry};
 use crate::kernels::window::Window2d;
 use crate::layers::activation::Activation;
+use crate::network::Param;
 
 const LAYER: &str = "Conv2d";
+
+/// The parameters and geometry of a Conv2d layer: `weight` `[COUT, CIN, KH, KW]` and an
+/// optional `bias` `[COUT]`, PyTorch's `nn.Conv2d`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2d<T: Float> {
+    pub weight: Param<T, Ix4>,
+    pub bias: Option<Param<T, Ix1>>,
+    pub window: Window2d,
+}
+
+impl<T: Float> Conv2d<T> {
+    /// A layer initialised as PyTorch does ([`pytorch_default`], `fan_in = CIN·KH·KW`).
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        window: Window2d,
+        bias: bool,
+        rng: &mut Rng,
+    ) -> Self {
+        let (kh, kw) = window.kernel;
+        let (w, b) = pytorch_default(
+            (out_channels, in_channels, kh, kw),
+            bias.then_some(out_channels),
+            in_channels * kh * kw,
+            rng,
+        );
+        Conv2d {
+            weight: Param::new(w),
+            bias: b.map(Param::new),
+            window,
+        }
+    }
+
+    /// [`conv2d_forward`] with this layer's parameters.
+    pub fn forward(
+        &self,
+        x: ArrayView4<'_, T>,
+        activation: Activation,
+        cols: ArrayViewMut3<'_, T>,
+        y: ArrayViewMut4<'_, T>,
+    ) -> Result<()> {
+        conv2d_forward(
+            x,
+            self.weight.value.view(),
+            self.bias.as_ref().map(|b| b.value.view()),
+            &self.window,
+            activation,
+            cols,
+            y,
+        )
+    }
+
+    /// [`conv2d_backward`] into this layer's gradients.
+    pub fn backward(
+        &mut self,
+        cols: ArrayView3<'_, T>,
+        activation: Activation,
+        y: ArrayView4<'_, T>,
+        dy: ArrayViewMut4<'_, T>,
+        dx: Option<(ArrayViewMut4<'_, T>, ArrayViewMut2<'_, T>)>,
+    ) -> Result<()> {
+        conv2d_backward(
+            self.weight.value.view(),
+            &self.window,
+            cols,
+            activation,
+            y,
+            dy,
+            self.weight.grad.view_mut(),
+            self.bias.as_mut().map(|b| b.grad.view_mut()),
+            dx,
+        )
+    }
+}
 
 /// Forward: `y <- f(conv2d(x, weight) + bias)`, overwriting `y` and `cols`.
 ///

@@ -7,14 +7,77 @@
 //! - `dW += gᵀ x`, `db += Σₙ g` (accumulated, like PyTorch's `.grad`);
 //! - `dx = g W` (overwritten).
 
-use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Ix1, Ix2, Zip};
 
 use crate::element::Float;
 use crate::error::{check_shape, same_shape, Result};
+use crate::init::{pytorch_default, Rng};
 use crate::kernels::gemm::gemm_unchecked;
 use crate::layers::activation::Activation;
+use crate::network::Param;
 
 const LAYER: &str = "Linear";
+
+/// The parameters of a Linear layer: `weight` `[OUT, IN]` and an optional `bias` `[OUT]`,
+/// PyTorch's `nn.Linear`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Linear<T: Float> {
+    pub weight: Param<T, Ix2>,
+    pub bias: Option<Param<T, Ix1>>,
+}
+
+impl<T: Float> Linear<T> {
+    /// A layer initialised as PyTorch does ([`pytorch_default`]).
+    pub fn new(in_features: usize, out_features: usize, bias: bool, rng: &mut Rng) -> Self {
+        let (w, b) = pytorch_default(
+            (out_features, in_features),
+            bias.then_some(out_features),
+            in_features,
+            rng,
+        );
+        Linear {
+            weight: Param::new(w),
+            bias: b.map(Param::new),
+        }
+    }
+
+    /// [`linear_forward`] with this layer's parameters.
+    pub fn forward(
+        &self,
+        x: ArrayView2<'_, T>,
+        activation: Activation,
+        y: ArrayViewMut2<'_, T>,
+    ) -> Result<()> {
+        linear_forward(
+            x,
+            self.weight.value.view(),
+            self.bias.as_ref().map(|b| b.value.view()),
+            activation,
+            y,
+        )
+    }
+
+    /// [`linear_backward`] into this layer's gradients.
+    pub fn backward(
+        &mut self,
+        x: ArrayView2<'_, T>,
+        activation: Activation,
+        y: ArrayView2<'_, T>,
+        dy: ArrayViewMut2<'_, T>,
+        dx: Option<ArrayViewMut2<'_, T>>,
+    ) -> Result<()> {
+        linear_backward(
+            x,
+            self.weight.value.view(),
+            activation,
+            y,
+            dy,
+            self.weight.grad.view_mut(),
+            self.bias.as_mut().map(|b| b.grad.view_mut()),
+            dx,
+        )
+    }
+}
 
 /// Forward: `y <- f(x Wᵀ + b)`. `y` is overwritten; bias and activation are applied in one pass
 /// after the GEMM.
