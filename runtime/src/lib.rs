@@ -2,6 +2,7 @@
 //! `network!` calls. Everything here is usable on its own, as PyTorch's functional ops are.
 
 pub mod buffer;
+pub mod data;
 pub mod element;
 pub mod error;
 pub mod gradcheck;
@@ -10,6 +11,7 @@ pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod network;
+pub mod optim;
 
 pub use buffer::Buffer;
 pub use element::Float;
