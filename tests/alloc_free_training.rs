@@ -87,8 +87,7 @@ fn steady_state_training_step_allocates_nothing() {
     train_step(&mut net, &x, &y);
     std::thread::sleep(std::time::Duration::from_millis(200));
 
-    let mut losses = vec![];
-    losses.reserve(3);
+    let mut losses = Vec::with_capacity(3);
     let steady = allocations_during(|| {
         for _ in 0..3 {
             losses.push(train_step(&mut net, &x, &y));

@@ -7,8 +7,11 @@ use common::networks::{LeNet32, MlpSigmoidMse32};
 use tapeless::ndarray::{Array1, Array2, Array4, ArrayD};
 use tapeless::{Network, Target};
 
+/// Every parameter's value and gradient.
+type Snapshot<T> = Vec<(ArrayD<T>, ArrayD<T>)>;
+
 /// Every parameter value and gradient, to compare before and after a failed call.
-fn snapshot<N: Network>(net: &N) -> Vec<(ArrayD<N::Elem>, ArrayD<N::Elem>)> {
+fn snapshot<N: Network>(net: &N) -> Snapshot<N::Elem> {
     let mut all = vec![];
     net.visit_parameters(&mut |_, v, g| all.push((v.to_owned(), g.to_owned())));
     all

@@ -2,16 +2,17 @@
 //! Every violation becomes a `syn::Error` at the span of the offending tokens; checking goes on
 //! after an error (with the best shape it can still infer), so one compile reports them all.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
-use proc_macro2::Span;
-use syn::spanned::Spanned;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::{Attribute, Ident, LitInt, Visibility};
 
 use crate::model::{
     Activation, Dtype, Layer, LayerKind, Loss, LossKind, Network, Reduction, Window,
 };
-use crate::parse::{RawBody, RawEntry, RawLayer, RawNetwork, RawOption, RawShape, RawValue};
+use crate::parse::{RawBody, RawLayer, RawNetwork, RawOption, RawShape, RawValue};
 
 /// What codegen needs to emit a placeholder struct when the network has errors, so the user's
 /// other code does not drown in secondary errors.
@@ -51,34 +52,34 @@ pub fn check(raw: RawNetwork) -> Result<Network, (Header, Vec<syn::Error>)> {
         name: raw.name,
         dtype,
     };
+    if raw.entries.is_empty() && cx.errors.is_empty() {
+        let message = format!(
+            "`{}` is empty: it needs `input: [..]` and at least one layer",
+            header.name
+        );
+        cx.error(header.name.span(), message);
+        return Err((header, cx.errors));
+    }
+
     let mut input = None;
     let mut layers = Vec::new();
     let mut loss: Option<Loss> = None;
-    let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    // Whether the first entry was already reported as not being `input`.
     let mut first_reported = false;
+    // Layer entries as written, whether or not they checked out.
+    let mut layer_entries = 0usize;
 
     for (index, entry) in raw.entries.into_iter().enumerate() {
-        let name = entry.name.to_string();
-        if seen.insert(name.clone(), entry.name.span()).is_some() {
-            cx.error(
-                entry.name.span(),
-                format!(
-                    "duplicate entry name `{name}`: each entry needs its own name (it names the \
-                     layer's parameters, e.g. `{name}.weight`)"
-                ),
-            );
-        }
-        if let Some(l) = &loss {
-            cx.error(
-                entry.name.span(),
-                format!(
-                    "the loss must be the last entry, but `{name}` comes after `{}`",
-                    l.name
-                ),
-            );
-        }
-        match (name.as_str(), entry.body) {
-            ("input", RawBody::Shape(shape)) => {
+        let layer = match entry.body {
+            RawBody::Broken => {
+                // Its error is reported; what flows past it is unknown.
+                layer_entries += 1;
+                first_reported |= index == 0;
+                cx.produce(None, None);
+                continue;
+            }
+            RawBody::Shape(shape) if entry.name == "input" => {
                 if index != 0 {
                     cx.error(entry.name.span(), "`input` must be the first entry");
                 }
@@ -91,51 +92,74 @@ pub fn check(raw: RawNetwork) -> Result<Network, (Header, Vec<syn::Error>)> {
                 }
                 cx.shape = Some(dims.clone());
                 input = Some(dims);
+                continue;
             }
-            ("input", RawBody::Layer(layer)) => cx.error(
+            RawBody::Shape(shape) => {
+                let message = format!(
+                    "only `input` takes a shape; `{}` needs a layer, e.g. `Linear<784, 128>`",
+                    entry.name
+                );
+                cx.error(shape.span, message);
+                continue;
+            }
+            RawBody::Layer(layer) => layer,
+        };
+        let name = entry.name;
+        if entry_is_input(&name) {
+            cx.error(
                 layer.kind.span(),
                 "`input` declares the per-sample input shape, e.g. `input: [1, 28, 28]`",
-            ),
-            (_, RawBody::Shape(shape)) => cx.error(
-                shape.span,
+            );
+            continue;
+        }
+        if !seen.insert(name.to_string()) {
+            cx.error(
+                name.span(),
                 format!(
-                    "only `input` takes a shape; `{name}` needs a layer, e.g. `Linear<784, 128>`"
+                    "duplicate entry name `{name}`: each entry needs its own name (it names the \
+                     layer's parameters, e.g. `{name}.weight`)"
                 ),
-            ),
-            (_, RawBody::Layer(layer)) => {
-                if index == 0 {
-                    first_reported = true;
-                    cx.error(
-                        entry.name.span(),
-                        "the first entry must be `input: [..]`, the per-sample input shape, e.g. \
-                         `input: [1, 28, 28],`",
-                    );
-                    // Keep checking the layers' own arguments, with no known input shape.
-                }
-                let entry_name = entry.name.clone();
-                if let Some(kind) = cx.loss_kind(&layer) {
-                    let reduction = cx.loss(&entry_name, &layer, kind);
-                    loss = Some(Loss {
-                        name: entry_name,
-                        kind,
-                        reduction,
-                    });
-                } else if let Some(l) = cx.layer(RawEntry {
-                    name: entry_name,
-                    body: RawBody::Layer(layer),
-                }) {
-                    layers.push(l);
-                }
-            }
+            );
+        }
+        if let Some(l) = &loss {
+            cx.error(
+                name.span(),
+                format!(
+                    "the loss must be the last entry, but `{name}` comes after `{}`",
+                    l.name
+                ),
+            );
+        }
+        layer_entries += 1;
+        if index == 0 {
+            first_reported = true;
+            cx.error(
+                name.span(),
+                "the first entry must be `input: [..]`, the per-sample input shape, e.g. \
+                 `input: [1, 28, 28],`",
+            );
+            // Keep checking the layers' own arguments, with no known input shape.
+        }
+        if let Some(kind) = loss_kind(&layer) {
+            let reduction = cx.loss(&name, &layer, kind);
+            loss = Some(Loss {
+                name,
+                kind,
+                reduction,
+            });
+        } else if let Some(l) = cx.layer(name, &layer) {
+            layers.push(l);
         }
     }
     if input.is_none() && !first_reported {
         cx.error(
             header.name.span(),
-            "missing `input: [..]` as the first entry: the per-sample input shape, e.g. `input: [1, 28, 28],`",
+            "missing `input: [..]` as the first entry: the per-sample input shape, e.g. \
+             `input: [1, 28, 28],`",
         );
     }
-    if layers.is_empty() {
+    let loss_entries = usize::from(loss.is_some());
+    if layer_entries == loss_entries {
         cx.error(
             header.name.span(),
             format!("`{}` declares no layers", header.name),
@@ -155,6 +179,19 @@ pub fn check(raw: RawNetwork) -> Result<Network, (Header, Vec<syn::Error>)> {
     }
 }
 
+fn entry_is_input(name: &Ident) -> bool {
+    name == "input"
+}
+
+fn loss_kind(layer: &RawLayer) -> Option<LossKind> {
+    match layer.kind.to_string().as_str() {
+        "MSE" => Some(LossKind::Mse),
+        "CrossEntropy" => Some(LossKind::CrossEntropy),
+        "BCEWithLogits" => Some(LossKind::BceWithLogits),
+        _ => None,
+    }
+}
+
 struct Checker {
     errors: Vec<syn::Error>,
     /// The per-sample shape flowing into the next entry; `None` after an error that leaves it
@@ -171,6 +208,20 @@ impl Checker {
         self.errors.push(syn::Error::new(span, message));
     }
 
+    /// An error spanning all of `tokens` (e.g. `<784>` or `-0.5`), not just their first token.
+    fn error_at(&mut self, tokens: &dyn ToTokens, message: impl std::fmt::Display) {
+        self.errors.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    /// "the input has" / "`pool1` produces", for messages about the incoming shape.
+    fn source(&self) -> String {
+        if self.producer == "the input" {
+            "the input has".to_owned()
+        } else {
+            format!("{} produces", self.producer)
+        }
+    }
+
     /// Splits `#[dtype(f32 | f64)]` from the attributes passed through to the struct.
     fn dtype(&mut self, attrs: Vec<Attribute>) -> (Vec<Attribute>, Dtype) {
         let mut dtype = Dtype::F32;
@@ -180,10 +231,16 @@ impl Checker {
                 kept.push(attr);
                 continue;
             }
-            match attr.parse_args::<Ident>() {
-                Ok(t) if t == "f32" => dtype = Dtype::F32,
-                Ok(t) if t == "f64" => dtype = Dtype::F64,
-                _ => self.error(attr.span(), "expected `#[dtype(f32)]` or `#[dtype(f64)]`"),
+            match attr.parse_args::<TokenStream>() {
+                Ok(t) if t.to_string() == "f32" => dtype = Dtype::F32,
+                Ok(t) if t.to_string() == "f64" => dtype = Dtype::F64,
+                Ok(t) if !t.is_empty() => {
+                    let message = format!(
+                        "unsupported dtype `{t}`: expected `#[dtype(f32)]` or `#[dtype(f64)]`"
+                    );
+                    self.error_at(&t, message);
+                }
+                _ => self.error_at(&attr, "expected `#[dtype(f32)]` or `#[dtype(f64)]`"),
             }
         }
         (kept, dtype)
@@ -216,36 +273,38 @@ impl Checker {
             .collect()
     }
 
-    fn loss_kind(&self, layer: &RawLayer) -> Option<LossKind> {
-        match layer.kind.to_string().as_str() {
-            "MSE" => Some(LossKind::Mse),
-            "CrossEntropy" => Some(LossKind::CrossEntropy),
-            "BCEWithLogits" => Some(LossKind::BceWithLogits),
-            _ => None,
-        }
-    }
-
     fn loss(&mut self, name: &Ident, layer: &RawLayer, kind: LossKind) -> Reduction {
         self.no_args(layer);
-        self.no_annotation(layer);
+        if let Some(a) = &layer.annotation {
+            self.error(
+                a.span,
+                "a loss produces a scalar; it takes no `-> [..]` annotation",
+            );
+        }
         let mut options = self.options(name, layer, &["reduction"]);
         let reduction = match options.remove("reduction") {
             None => Reduction::Mean,
-            Some(RawValue::Word(w)) if w == "mean" => Reduction::Mean,
-            Some(RawValue::Word(w)) if w == "sum" => Reduction::Sum,
-            Some(v) => {
-                self.error(v.span(), "expected `reduction = mean` or `reduction = sum`");
-                Reduction::Mean
-            }
+            Some(o) => match &o.value {
+                RawValue::Word(w) if w == "mean" => Reduction::Mean,
+                RawValue::Word(w) if w == "sum" => Reduction::Sum,
+                _ => {
+                    let message = format!(
+                        "`reduction` of `{name}` expects `mean` or `sum`, found `{}`",
+                        o.tokens
+                    );
+                    self.error_at(&o.tokens, message);
+                    Reduction::Mean
+                }
+            },
         };
         if kind == LossKind::CrossEntropy {
-            if let Some(shape) = &self.shape {
+            if let Some(shape) = self.shape.clone() {
                 if shape.len() != 1 {
                     let message = format!(
-                        "`{name}` (CrossEntropy) takes logits of shape [classes], but {} produces {}; \
+                        "`{name}` (CrossEntropy) takes logits of shape [classes], but {} {}; \
                          add `Flatten` and a `Linear` layer to the number of classes",
-                        self.producer,
-                        fmt_shape(shape)
+                        self.source(),
+                        fmt_shape(&shape)
                     );
                     self.error(layer.kind.span(), message);
                 }
@@ -254,20 +313,15 @@ impl Checker {
         reduction
     }
 
-    fn layer(&mut self, entry: RawEntry) -> Option<Layer> {
-        let RawBody::Layer(layer) = entry.body else {
-            return None;
-        };
-        let name = entry.name;
-        let written = written(&layer);
+    fn layer(&mut self, name: Ident, layer: &RawLayer) -> Option<Layer> {
         let input = self.shape.clone();
         let kind = match layer.kind.to_string().as_str() {
-            "Linear" => self.linear(&name, &layer),
-            "Conv2d" => self.conv2d(&name, &layer),
-            "MaxPool2d" => self.pool(&name, &layer, true),
-            "AvgPool2d" => self.pool(&name, &layer, false),
-            "Flatten" => self.flatten(&name, &layer),
-            "ReLU" | "Sigmoid" | "Tanh" | "LeakyReLU" => self.activation(&name, &layer),
+            "Linear" => self.linear(&name, layer),
+            "Conv2d" => self.conv2d(&name, layer),
+            "MaxPool2d" => self.pool(&name, layer, true),
+            "AvgPool2d" => self.pool(&name, layer, false),
+            "Flatten" => self.flatten(&name, layer),
+            "ReLU" | "Sigmoid" | "Tanh" | "LeakyReLU" => self.activation(&name, layer),
             other => {
                 let hint = suggestion(other)
                     .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
@@ -278,7 +332,7 @@ impl Checker {
                         LAYERS.join(", ")
                     ),
                 );
-                self.shape = None;
+                self.produce(None, None);
                 None
             }
         };
@@ -299,7 +353,7 @@ impl Checker {
         Some(Layer {
             name,
             kind,
-            written,
+            written: written(layer),
             input: input?,
             output,
         })
@@ -312,9 +366,14 @@ impl Checker {
     }
 
     fn linear(&mut self, name: &Ident, layer: &RawLayer) -> Option<LayerKind> {
-        let args = self.args(layer, "Linear", "<IN, OUT>, e.g. `Linear<784, 128>`", &[2]);
+        let args = self.args(
+            layer,
+            "Linear",
+            "2 arguments `<IN, OUT>`, e.g. `Linear<784, 128>`",
+            &[2],
+        );
         let mut options = self.options(name, layer, &["bias"]);
-        let bias = self.flag(options.remove("bias"), true);
+        let bias = self.flag(name, options.remove("bias"), true);
         let Some(args) = args else {
             self.produce(None, None);
             return None;
@@ -323,9 +382,9 @@ impl Checker {
         if let Some(shape) = self.shape.clone() {
             if shape.len() != 1 {
                 let message = format!(
-                    "`{name}` (Linear) takes a flat input of features, but {} produces {}; add \
-                     `Flatten` before it, e.g. `flat: Flatten,`",
-                    self.producer,
+                    "`{name}` (Linear) takes a flat input of features, but {} {}; add `Flatten` \
+                     before it, e.g. `flat: Flatten,`",
+                    self.source(),
                     fmt_shape(&shape)
                 );
                 self.error(layer.kind.span(), message);
@@ -335,8 +394,11 @@ impl Checker {
                     _ => String::new(),
                 };
                 let message = format!(
-                    "`{name}` expects {} input features, but {} produces {}{factors}",
-                    inputs.0, self.producer, shape[0]
+                    "`{name}` expects {} input feature{}, but {} {}{factors}",
+                    inputs.0,
+                    plural(inputs.0),
+                    self.source(),
+                    shape[0]
                 );
                 self.error(inputs.1, message);
             }
@@ -353,23 +415,22 @@ impl Checker {
         let args = self.args(
             layer,
             "Conv2d",
-            "<CIN, COUT, K> or <CIN, COUT, KH, KW>, e.g. `Conv2d<1, 16, 3>`",
+            "3 or 4 arguments `<CIN, COUT, K>` or `<CIN, COUT, KH, KW>`, e.g. `Conv2d<1, 16, 3>`",
             &[3, 4],
         );
         let mut options = self.options(name, layer, &["stride", "padding", "dilation", "bias"]);
-        let stride = self.pair(options.remove("stride"), (1, 1), 1);
-        let padding = self.pair(options.remove("padding"), (0, 0), 0);
-        let dilation = self.pair(options.remove("dilation"), (1, 1), 1);
-        let bias = self.flag(options.remove("bias"), true);
+        let stride = self.pair(name, options.remove("stride"), (1, 1), 1);
+        let padding = self.pair(name, options.remove("padding"), (0, 0), 0);
+        let dilation = self.pair(name, options.remove("dilation"), (1, 1), 1);
+        let bias = self.flag(name, options.remove("bias"), true);
         let Some(args) = args else {
             self.produce(None, None);
             return None;
         };
         let (cin, cout) = (args[0], args[1]);
-        let kernel = if args.len() == 3 {
-            (args[2].0, args[2].0)
-        } else {
-            (args[2].0, args[3].0)
+        let kernel = match args.get(3) {
+            Some(kw) => (args[2].0, kw.0),
+            None => (args[2].0, args[2].0),
         };
         let window = Window {
             kernel,
@@ -377,26 +438,26 @@ impl Checker {
             padding,
             dilation,
         };
-        let kernel_span = args[2].1;
         let out = match self.shape.clone() {
             Some(shape) if shape.len() == 3 => {
                 if shape[0] != cin.0 {
                     let message = format!(
-                        "`{name}` expects {} input channels, but {} produces {} ({})",
+                        "`{name}` expects {} input channel{}, but {} {} ({})",
                         cin.0,
-                        self.producer,
+                        plural(cin.0),
+                        self.source(),
                         shape[0],
                         fmt_shape(&shape)
                     );
                     self.error(cin.1, message);
                 }
-                self.window_output(name, &window, &shape, kernel_span)
+                self.window_output(name, &window, &shape, args[2].1)
                     .map(|(h, w)| vec![cout.0, h, w])
             }
             Some(shape) => {
                 let message = format!(
-                    "`{name}` (Conv2d) takes a [channels, height, width] input, but {} produces {}",
-                    self.producer,
+                    "`{name}` (Conv2d) takes a [channels, height, width] input, but {} {}",
+                    self.source(),
                     fmt_shape(&shape)
                 );
                 self.error(layer.kind.span(), message);
@@ -415,7 +476,7 @@ impl Checker {
 
     fn pool(&mut self, name: &Ident, layer: &RawLayer, max: bool) -> Option<LayerKind> {
         let type_name = if max { "MaxPool2d" } else { "AvgPool2d" };
-        let usage = format!("<K> or <KH, KW>, e.g. `{type_name}<2>`");
+        let usage = format!("1 or 2 arguments `<K>` or `<KH, KW>`, e.g. `{type_name}<2>`");
         let args = self.args(layer, type_name, &usage, &[1, 2]);
         let allowed: &[&str] = if max {
             &["stride", "padding", "dilation"]
@@ -423,30 +484,30 @@ impl Checker {
             &["stride", "padding"]
         };
         let mut options = self.options(name, layer, allowed);
-        let stride_value = options.remove("stride");
-        let padding_value = options.remove("padding");
-        let padding_span = padding_value.as_ref().map(RawValue::span);
-        let dilation = self.pair(options.remove("dilation"), (1, 1), 1);
+        let stride_option = options.remove("stride");
+        let padding_option = options.remove("padding");
+        let padding_tokens = padding_option.as_ref().map(|o| o.tokens.clone());
+        let dilation = self.pair(name, options.remove("dilation"), (1, 1), 1);
         let Some(args) = args else {
             self.produce(None, None);
             return None;
         };
-        let kernel = if args.len() == 1 {
-            (args[0].0, args[0].0)
-        } else {
-            (args[0].0, args[1].0)
+        let kernel = match args.get(1) {
+            Some(kw) => (args[0].0, kw.0),
+            None => (args[0].0, args[0].0),
         };
-        let stride = self.pair(stride_value, kernel, 1);
-        let padding = self.pair(padding_value, (0, 0), 0);
+        let stride = self.pair(name, stride_option, kernel, 1);
+        let padding = self.pair(name, padding_option, (0, 0), 0);
         if 2 * padding.0 > kernel.0 || 2 * padding.1 > kernel.1 {
-            self.error(
-                padding_span.unwrap_or_else(|| layer.kind.span()),
-                format!(
-                    "`{name}`: padding {} must be at most half the kernel {} (PyTorch's rule for pooling)",
-                    fmt_pair(padding),
-                    fmt_pair(kernel)
-                ),
+            let message = format!(
+                "`{name}`: padding {} must be at most half the kernel {} (PyTorch's rule for pooling)",
+                fmt_pair(padding),
+                fmt_pair(kernel)
             );
+            match padding_tokens {
+                Some(t) => self.error_at(&t, message),
+                None => self.error(layer.kind.span(), message),
+            }
         }
         let window = Window {
             kernel,
@@ -460,8 +521,8 @@ impl Checker {
                 .map(|(h, w)| vec![shape[0], h, w]),
             Some(shape) => {
                 let message = format!(
-                    "`{name}` ({type_name}) takes a [channels, height, width] input, but {} produces {}",
-                    self.producer,
+                    "`{name}` ({type_name}) takes a [channels, height, width] input, but {} {}",
+                    self.source(),
                     fmt_shape(&shape)
                 );
                 self.error(layer.kind.span(), message);
@@ -486,26 +547,28 @@ impl Checker {
         span: Span,
     ) -> Option<(usize, usize)> {
         let out = w.output_size((shape[1], shape[2]));
-        if out.is_none() && w.stride.0 > 0 && w.stride.1 > 0 && w.dilation.0 > 0 && w.dilation.1 > 0
-        {
+        if out.is_none() {
             let dilated = if w.dilation == (1, 1) {
                 String::new()
             } else {
                 format!(
-                    " with dilation {} (spanning {}x{})",
+                    " with dilation {} spans {}x{} and",
                     fmt_pair(w.dilation),
                     w.dilation.0 * (w.kernel.0 - 1) + 1,
                     w.dilation.1 * (w.kernel.1 - 1) + 1
                 )
             };
+            let padded = if w.padding == (0, 0) {
+                String::new()
+            } else {
+                format!(" padded by {}", fmt_pair(w.padding))
+            };
             let message = format!(
-                "`{name}`: the {} kernel{dilated} does not fit in the {}x{} input from {} with padding \
-                 {}: the output would be empty",
+                "`{name}`: the {} kernel{dilated} does not fit in its {}x{} input{padded}, so the \
+                 output would be empty",
                 fmt_pair(w.kernel),
                 shape[1],
                 shape[2],
-                self.producer,
-                fmt_pair(w.padding)
             );
             self.error(span, message);
         }
@@ -515,12 +578,11 @@ impl Checker {
     fn flatten(&mut self, name: &Ident, layer: &RawLayer) -> Option<LayerKind> {
         self.no_args(layer);
         self.options(name, layer, &[]);
-        let out = self.shape.clone().map(|s| {
-            let features = s.iter().product::<usize>();
-            (vec![features], s)
-        });
-        match out {
-            Some((shape, factors)) => self.produce(Some(shape), Some(factors)),
+        match self.shape.clone() {
+            Some(shape) => {
+                let features = shape.iter().product::<usize>();
+                self.produce(Some(vec![features]), Some(shape));
+            }
             None => self.produce(None, None),
         }
         Some(LayerKind::Flatten)
@@ -535,28 +597,32 @@ impl Checker {
             "ReLU" => Activation::ReLU,
             "Sigmoid" => Activation::Sigmoid,
             "Tanh" => Activation::Tanh,
-            _ => {
-                let slope = match options.remove("slope") {
-                    None => 0.01,
-                    Some(RawValue::Float { value, .. }) if value >= 0.0 && value.is_finite() => {
-                        value
-                    }
-                    Some(RawValue::Int(i)) if i.base10_parse::<f64>().is_ok() => {
-                        i.base10_parse().unwrap_or(0.0)
-                    }
-                    Some(v) => {
-                        self.error(
-                            v.span(),
-                            "`slope` must be a number ≥ 0 (the sign of the output then tells the sign of the input)",
-                        );
-                        0.01
-                    }
-                };
-                Activation::LeakyReLU(slope)
-            }
+            _ => Activation::LeakyReLU(self.slope(name, options.remove("slope"))),
         };
         // Same shape out as in; a Flatten's factors still explain it.
         Some(LayerKind::Activation(activation))
+    }
+
+    fn slope(&mut self, name: &Ident, option: Option<RawOption>) -> f64 {
+        let Some(option) = option else {
+            return 0.01; // PyTorch's default negative_slope
+        };
+        match &option.value {
+            RawValue::Float(value) if *value >= 0.0 && value.is_finite() => *value,
+            RawValue::Int(i) if i.base10_parse::<f64>().is_ok() => {
+                i.base10_parse::<f64>().unwrap_or(0.01)
+            }
+            _ => {
+                let message = format!(
+                    "`slope` of `{name}` (LeakyReLU) must be a number ≥ 0, e.g. `slope = 0.01`; \
+                     found `{}` (tapeless computes LeakyReLU's gradient from its output, which \
+                     needs a slope ≥ 0)",
+                    value_text(&option.tokens)
+                );
+                self.error_at(&option.tokens, message);
+                0.01
+            }
+        }
     }
 
     /// The integer arguments `<...>`, with their spans, if their count is one of `counts`.
@@ -570,32 +636,21 @@ impl Checker {
         let values: Vec<(Option<usize>, Span)> =
             layer.args.iter().map(|a| (self.dim(a), a.span())).collect();
         if !counts.contains(&values.len()) {
-            let span = layer.args_span.unwrap_or_else(|| layer.kind.span());
             let n = values.len();
-            self.error(
-                span,
-                format!(
-                    "`{type_name}` takes {usage}; found {n} argument{}",
-                    if n == 1 { "" } else { "s" }
-                ),
-            );
+            let message = format!("`{type_name}` takes {usage}; found {n}");
+            match &layer.args_tokens {
+                Some(t) => self.error_at(t, message),
+                None => self.error(layer.kind.span(), message),
+            }
             return None;
         }
         values.into_iter().map(|(v, s)| v.map(|v| (v, s))).collect()
     }
 
     fn no_args(&mut self, layer: &RawLayer) {
-        if let Some(span) = layer.args_span {
-            self.error(span, format!("`{}` takes no `<...>` arguments", layer.kind));
-        }
-    }
-
-    fn no_annotation(&mut self, layer: &RawLayer) {
-        if let Some(a) = &layer.annotation {
-            self.error(
-                a.span,
-                "a loss produces a scalar; it takes no `-> [..]` annotation",
-            );
+        if let Some(t) = &layer.args_tokens {
+            let message = format!("`{}` takes no `<...>` arguments", layer.kind);
+            self.error_at(t, message);
         }
     }
 
@@ -605,9 +660,10 @@ impl Checker {
         name: &Ident,
         layer: &RawLayer,
         allowed: &[&str],
-    ) -> HashMap<String, RawValue> {
-        let mut found = HashMap::new();
-        for RawOption { key, value } in &layer.options {
+    ) -> HashMap<String, RawOption> {
+        let mut found: HashMap<String, RawOption> = HashMap::new();
+        for option in &layer.options {
+            let key = &option.key;
             let k = key.to_string();
             if !allowed.contains(&k.as_str()) {
                 let expected = if allowed.is_empty() {
@@ -622,10 +678,16 @@ impl Checker {
                         layer.kind
                     ),
                 );
-            } else if found.contains_key(&k) {
-                self.error(key.span(), format!("option `{k}` is given twice"));
-            } else {
-                found.insert(k, clone_value(value));
+                continue;
+            }
+            match found.entry(k) {
+                Entry::Vacant(slot) => {
+                    slot.insert(option.clone());
+                }
+                Entry::Occupied(slot) => {
+                    let message = format!("option `{}` of `{name}` is given twice", slot.key());
+                    self.error(key.span(), message);
+                }
             }
         }
         found
@@ -634,54 +696,62 @@ impl Checker {
     /// An option that is an integer or an `(h, w)` pair, each at least `min`.
     fn pair(
         &mut self,
-        value: Option<RawValue>,
+        layer: &Ident,
+        option: Option<RawOption>,
         default: (usize, usize),
         min: usize,
     ) -> (usize, usize) {
-        let Some(value) = value else {
+        let Some(option) = option else {
             return default;
         };
         let parse = |l: &LitInt| l.base10_parse::<usize>().ok();
-        let pair = match &value {
+        let pair = match &option.value {
             RawValue::Int(i) => parse(i).map(|v| (v, v)),
-            RawValue::Pair(h, w, _) => parse(h).zip(parse(w)),
+            RawValue::Pair(h, w) => parse(h).zip(parse(w)),
             _ => None,
         };
-        match pair {
-            Some((h, w)) if h >= min && w >= min => (h, w),
-            Some(_) => {
-                self.error(value.span(), format!("must be at least {min}"));
-                default
-            }
-            None => {
-                self.error(value.span(), "expected an integer or a pair `(h, w)`");
-                default
-            }
-        }
+        let key = &option.key;
+        let message = match pair {
+            Some((h, w)) if h >= min && w >= min => return (h, w),
+            Some(_) => format!(
+                "`{key}` of `{layer}` must be at least {min}, found `{}`",
+                option.tokens
+            ),
+            None => format!(
+                "`{key}` of `{layer}` expects an integer or a pair `(h, w)`, found `{}`",
+                option.tokens
+            ),
+        };
+        self.error_at(&option.tokens, message);
+        default
     }
 
-    fn flag(&mut self, value: Option<RawValue>, default: bool) -> bool {
-        match value {
-            None => default,
-            Some(RawValue::Bool(b)) => b.value,
-            Some(v) => {
-                self.error(v.span(), "expected `true` or `false`");
-                default
-            }
+    fn flag(&mut self, layer: &Ident, option: Option<RawOption>, default: bool) -> bool {
+        let Some(option) = option else {
+            return default;
+        };
+        if let RawValue::Bool(b) = &option.value {
+            return b.value;
         }
+        let message = format!(
+            "`{}` of `{layer}` expects `true` or `false`, found `{}`",
+            option.key, option.tokens
+        );
+        self.error_at(&option.tokens, message);
+        default
     }
 }
 
-fn clone_value(v: &RawValue) -> RawValue {
-    match v {
-        RawValue::Int(i) => RawValue::Int(i.clone()),
-        RawValue::Float { value, span } => RawValue::Float {
-            value: *value,
-            span: *span,
-        },
-        RawValue::Pair(h, w, s) => RawValue::Pair(h.clone(), w.clone(), *s),
-        RawValue::Bool(b) => RawValue::Bool(b.clone()),
-        RawValue::Word(w) => RawValue::Word(w.clone()),
+/// An option's value as the user wrote it (`-0.5`, not the token printer's `- 0.5`).
+fn value_text(tokens: &TokenStream) -> String {
+    tokens.to_string().replacen("- ", "-", 1)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 
@@ -729,16 +799,7 @@ fn written(layer: &RawLayer) -> String {
         let options: Vec<String> = layer
             .options
             .iter()
-            .map(|o| {
-                let v = match &o.value {
-                    RawValue::Int(i) => i.to_string(),
-                    RawValue::Float { value, .. } => value.to_string(),
-                    RawValue::Pair(h, w, _) => format!("({h}, {w})"),
-                    RawValue::Bool(b) => b.value.to_string(),
-                    RawValue::Word(w) => w.to_string(),
-                };
-                format!("{} = {v}", o.key)
-            })
+            .map(|o| format!("{} = {}", o.key, value_text(&o.tokens)))
             .collect();
         s += &format!("({})", options.join(", "));
     }

@@ -637,10 +637,7 @@ pub fn expand(net: &Network) -> TokenStream {
             const OUTPUT_SHAPE: &'static [usize] = &#output_list;
             const PARAMETERS: usize = #parameters;
 
-            fn visit_parameters(
-                &self,
-                f: &mut dyn FnMut(&'static str, ::tapeless::ndarray::ArrayViewD<'_, #t>, ::tapeless::ndarray::ArrayViewD<'_, #t>),
-            ) {
+            fn visit_parameters(&self, f: &mut ::tapeless::network::ParamVisitor<'_, #t>) {
                 #(#visits)*
             }
 
@@ -743,8 +740,8 @@ fn thousands(n: usize) -> String {
     out
 }
 
-/// After errors: the struct and its methods with the declared name, taking any arguments, so
-/// that only the real errors show. Never runs: the compile has already failed.
+/// After errors: the struct, its methods and its `Network` impl under the declared name, taking
+/// any arguments, so that only the real errors show. Never runs: the compile has already failed.
 pub fn placeholder(header: &Header) -> TokenStream {
     let Header {
         attrs,
@@ -754,12 +751,15 @@ pub fn placeholder(header: &Header) -> TokenStream {
         ..
     } = header;
     let t = elem(*dtype);
+    let name_str = name.to_string();
     quote! {
         #(#attrs)*
         #vis struct #name {}
 
         #[allow(dead_code, unused_variables, clippy::all)]
         impl #name {
+            pub const INPUT_SHAPE: [usize; 0] = [];
+            pub const OUTPUT_SHAPE: [usize; 0] = [];
             pub const PARAMETERS: usize = 0;
             pub fn seeded(seed: u64) -> Self { unreachable!() }
             pub fn forward<X>(&mut self, x: X) -> ::tapeless::Result<::tapeless::ndarray::ArrayViewD<'_, #t>> { unreachable!() }
@@ -768,6 +768,21 @@ pub fn placeholder(header: &Header) -> TokenStream {
             pub fn backward_from<G>(&mut self, g: G) -> ::tapeless::Result<()> { unreachable!() }
             pub fn zero_grad(&mut self) { unreachable!() }
             pub fn summary(&self) -> &'static str { unreachable!() }
+        }
+
+        #[allow(unused_variables, clippy::all)]
+        impl ::tapeless::Network for #name {
+            type Elem = #t;
+            const NAME: &'static str = #name_str;
+            const INPUT_SHAPE: &'static [usize] = &[];
+            const OUTPUT_SHAPE: &'static [usize] = &[];
+            const PARAMETERS: usize = 0;
+            fn visit_parameters(&self, f: &mut ::tapeless::network::ParamVisitor<'_, #t>) { unreachable!() }
+            fn visit_parameters_mut(&mut self, f: &mut dyn FnMut(::tapeless::ParamMut<'_, #t>)) { unreachable!() }
+            fn forward_dyn(&mut self, x: ::tapeless::ndarray::ArrayViewD<'_, #t>) -> ::tapeless::Result<::tapeless::ndarray::ArrayViewD<'_, #t>> { unreachable!() }
+            fn loss_dyn(&mut self, x: ::tapeless::ndarray::ArrayViewD<'_, #t>, target: ::tapeless::Target<'_, #t>) -> ::tapeless::Result<#t> { unreachable!() }
+            fn backward(&mut self) -> ::tapeless::Result<()> { unreachable!() }
+            fn summary(&self) -> &'static str { unreachable!() }
         }
     }
 }

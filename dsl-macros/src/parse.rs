@@ -9,9 +9,9 @@
 //! ENTRY := NAME: LAYER (<ARG, ...>)? ((KEY = VALUE, ...))? (-> [D, ...])?
 //! ```
 
-use proc_macro2::{Span, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{quote, ToTokens};
 use syn::parse::{Parse, ParseStream};
-use syn::spanned::Spanned;
 use syn::{
     braced, bracketed, parenthesized, Attribute, Ident, LitBool, LitFloat, LitInt, Token,
     Visibility,
@@ -32,6 +32,9 @@ pub struct RawEntry {
 }
 
 pub enum RawBody {
+    /// An entry that did not parse (its error is in `RawNetwork::errors`); the shape flowing
+    /// past it is unknown, so later checks do not report errors that are only its echo.
+    Broken,
     /// `input: [1, 28, 28]`
     Shape(RawShape),
     Layer(RawLayer),
@@ -39,9 +42,9 @@ pub enum RawBody {
 
 pub struct RawLayer {
     pub kind: Ident,
-    /// `<1, 16, 3>`, with the span of the whole list.
+    /// `<1, 16, 3>`, and its tokens (for errors spanning the whole list).
     pub args: Vec<LitInt>,
-    pub args_span: Option<Span>,
+    pub args_tokens: Option<TokenStream>,
     pub options: Vec<RawOption>,
     pub annotation: Option<RawShape>,
 }
@@ -51,28 +54,21 @@ pub struct RawShape {
     pub span: Span,
 }
 
+#[derive(Clone)]
 pub struct RawOption {
     pub key: Ident,
     pub value: RawValue,
+    /// The value as written, for errors that point at all of it (`-0.5`, `(1, 0)`).
+    pub tokens: TokenStream,
 }
 
+#[derive(Clone)]
 pub enum RawValue {
     Int(LitInt),
-    Float { value: f64, span: Span },
-    Pair(LitInt, LitInt, Span),
+    Float(f64),
+    Pair(LitInt, LitInt),
     Bool(LitBool),
     Word(Ident),
-}
-
-impl RawValue {
-    pub fn span(&self) -> Span {
-        match self {
-            RawValue::Int(l) => l.span(),
-            RawValue::Float { span, .. } | RawValue::Pair(_, _, span) => *span,
-            RawValue::Bool(b) => b.span,
-            RawValue::Word(w) => w.span(),
-        }
-    }
 }
 
 impl Parse for RawNetwork {
@@ -99,6 +95,10 @@ impl Parse for RawNetwork {
                 Err(e) => {
                     errors.push(e);
                     skip_entry(&content)?;
+                    entries.push(RawEntry {
+                        name: Ident::new("__broken", e_span(&errors)),
+                        body: RawBody::Broken,
+                    });
                 }
             }
         }
@@ -113,6 +113,10 @@ impl Parse for RawNetwork {
             errors,
         })
     }
+}
+
+fn e_span(errors: &[syn::Error]) -> Span {
+    errors.last().map_or_else(Span::call_site, syn::Error::span)
 }
 
 /// Skips to just past the next `,` outside `<...>`, `(...)` and `[...]`, so parsing can resume
@@ -180,7 +184,7 @@ fn parse_dim(input: ParseStream) -> syn::Result<LitInt> {
 impl Parse for RawLayer {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let kind: Ident = input.parse()?;
-        let (mut args, mut args_span) = (Vec::new(), None);
+        let (mut args, mut args_tokens) = (Vec::new(), None);
         if input.peek(Token![<]) {
             let open = input.parse::<Token![<]>()?;
             loop {
@@ -196,7 +200,7 @@ impl Parse for RawLayer {
                 input.parse::<Token![,]>()?;
             }
             let close = input.parse::<Token![>]>()?;
-            args_span = Some(open.span.join(close.span).unwrap_or(open.span));
+            args_tokens = Some(quote!(#open #(#args),* #close));
         }
         let mut options = Vec::new();
         if input.peek(syn::token::Paren) {
@@ -214,7 +218,7 @@ impl Parse for RawLayer {
         Ok(RawLayer {
             kind,
             args,
-            args_span,
+            args_tokens,
             options,
             annotation,
         })
@@ -225,34 +229,41 @@ impl Parse for RawOption {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let key: Ident = input.parse()?;
         input.parse::<Token![=]>()?;
+        // A value is one token tree, or `-` and a number.
+        let mut tokens = TokenStream::new();
+        if input.peek(Token![-]) {
+            tokens.extend(input.parse::<Token![-]>()?.into_token_stream());
+        }
+        tokens.extend(std::iter::once(input.parse::<TokenTree>()?));
+        let value = syn::parse2::<RawValue>(tokens.clone())?;
+        Ok(RawOption { key, value, tokens })
+    }
+}
+
+impl Parse for RawValue {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
         let value = if input.peek(syn::token::Paren) {
             let content;
-            let paren = parenthesized!(content in input);
+            parenthesized!(content in input);
             let h: LitInt = content.parse()?;
             content.parse::<Token![,]>()?;
             let w: LitInt = content.parse()?;
             if !content.is_empty() {
                 return Err(content.error("expected a pair `(h, w)`"));
             }
-            RawValue::Pair(h, w, paren.span.join())
+            RawValue::Pair(h, w)
         } else if input.peek(LitBool) {
             RawValue::Bool(input.parse()?)
         } else if input.peek(LitInt) {
             RawValue::Int(input.parse()?)
         } else if input.peek(LitFloat) || input.peek(Token![-]) {
             let minus = input.parse::<Option<Token![-]>>()?;
-            let (value, span) = if input.peek(LitFloat) {
-                let f: LitFloat = input.parse()?;
-                (f.base10_parse::<f64>()?, f.span())
+            let value = if input.peek(LitFloat) {
+                input.parse::<LitFloat>()?.base10_parse::<f64>()?
             } else {
-                let i: LitInt = input.parse()?;
-                (i.base10_parse::<f64>()?, i.span())
+                input.parse::<LitInt>()?.base10_parse::<f64>()?
             };
-            let span = minus.map_or(span, |m| m.span().join(span).unwrap_or(span));
-            RawValue::Float {
-                value: if minus.is_some() { -value } else { value },
-                span,
-            }
+            RawValue::Float(if minus.is_some() { -value } else { value })
         } else if input.peek(Ident) {
             RawValue::Word(input.parse()?)
         } else {
@@ -260,6 +271,6 @@ impl Parse for RawOption {
                 "expected a value: an integer, `(h, w)`, `true`/`false`, a number or a word",
             ));
         };
-        Ok(RawOption { key, value })
+        Ok(value)
     }
 }

@@ -44,6 +44,9 @@ pub struct ParamMut<'a, T> {
     pub grad: ArrayViewMutD<'a, T>,
 }
 
+/// What [`Network::visit_parameters`] calls: `f(name, value, grad)`.
+pub type ParamVisitor<'f, T> = dyn FnMut(&'static str, ArrayViewD<'_, T>, ArrayViewD<'_, T>) + 'f;
+
 /// The target a loss compares the network's output with.
 #[derive(Clone, Debug)]
 pub enum Target<'a, T> {
@@ -70,10 +73,7 @@ pub trait Network {
 
     /// Calls `f(name, value, grad)` for every parameter, in declaration order (weight before
     /// bias), the order of PyTorch's `named_parameters()`.
-    fn visit_parameters(
-        &self,
-        f: &mut dyn FnMut(&'static str, ArrayViewD<'_, Self::Elem>, ArrayViewD<'_, Self::Elem>),
-    );
+    fn visit_parameters(&self, f: &mut ParamVisitor<'_, Self::Elem>);
 
     /// Mutable form of [`visit_parameters`](Network::visit_parameters), same order.
     fn visit_parameters_mut(&mut self, f: &mut dyn FnMut(ParamMut<'_, Self::Elem>));

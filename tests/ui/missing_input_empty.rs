@@ -1,0 +1,7 @@
+use tapeless::prelude::*;
+
+network! {
+    struct Net {}
+}
+
+fn main() {}
