@@ -9,5 +9,10 @@ pub use tapeless_runtime::*;
 /// What a program using tapeless imports: `use tapeless::prelude::*;`.
 pub mod prelude {
     pub use tapeless_macros::network;
-    pub use tapeless_runtime::{Activation, Error, Float, Reduction, Result, Window2d};
+    pub use tapeless_runtime::data::{Dataset, Mnist, Normalize, Shift};
+    pub use tapeless_runtime::optim::{
+        Adagrad, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LrScheduler, Optimizer, RmsProp,
+        Sgd, StepLR,
+    };
+    pub use tapeless_runtime::{Activation, Error, Float, Network, Reduction, Result, Window2d};
 }

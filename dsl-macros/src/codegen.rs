@@ -600,6 +600,20 @@ pub fn expand(net: &Network) -> TokenStream {
                 #summary
             }
 
+            /// Saves the parameters as safetensors, with PyTorch's names and layouts
+            /// (`conv1.weight` `[out, in, kh, kw]`), loadable by `load_state_dict`.
+            pub fn save(&self, path: impl AsRef<::std::path::Path>) -> ::tapeless::Result<()> {
+                ::tapeless::io::save(self, path)
+            }
+
+            /// Loads parameters saved by [`save`](Self::save) or by PyTorch's
+            /// `safetensors.torch.save_file(model.state_dict())`. On any mismatch (a missing,
+            /// extra, misshaped or mistyped tensor, a corrupt file) returns an error naming it
+            /// and leaves the network unchanged.
+            pub fn load(&mut self, path: impl AsRef<::std::path::Path>) -> ::tapeless::Result<()> {
+                ::tapeless::io::load(self, path)
+            }
+
             fn __reserve(&mut self, n: usize) {
                 let b = &mut self.__buffers;
                 if n > b.capacity {
@@ -768,6 +782,8 @@ pub fn placeholder(header: &Header) -> TokenStream {
             pub fn backward_from<G>(&mut self, g: G) -> ::tapeless::Result<()> { unreachable!() }
             pub fn zero_grad(&mut self) { unreachable!() }
             pub fn summary(&self) -> &'static str { unreachable!() }
+            pub fn save<P>(&self, path: P) -> ::tapeless::Result<()> { unreachable!() }
+            pub fn load<P>(&mut self, path: P) -> ::tapeless::Result<()> { unreachable!() }
         }
 
         #[allow(unused_variables, clippy::all)]

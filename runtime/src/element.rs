@@ -23,6 +23,12 @@ pub trait Float:
     /// The name PyTorch and safetensors use for this type (`"F32"` / `"F64"`).
     const DTYPE: &'static str;
 
+    /// Appends the little-endian bytes of `self` (safetensors' byte order).
+    fn write_le(self, out: &mut Vec<u8>);
+
+    /// Reads one value from `size_of::<Self>()` little-endian bytes.
+    fn read_le(bytes: &[u8]) -> Self;
+
     /// `C <- alpha * A B + beta * C` on raw strided storage, as `matrixmultiply::sgemm`/`dgemm`.
     ///
     /// # Safety
@@ -56,6 +62,16 @@ macro_rules! impl_float {
     ($t:ty, $name:literal, $gemm:path) => {
         impl Float for $t {
             const DTYPE: &'static str = $name;
+
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+
+            fn read_le(bytes: &[u8]) -> Self {
+                let mut raw = [0u8; std::mem::size_of::<$t>()];
+                raw.copy_from_slice(bytes);
+                <$t>::from_le_bytes(raw)
+            }
 
             unsafe fn gemm_raw(
                 m: usize,

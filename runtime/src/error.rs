@@ -61,6 +61,14 @@ pub enum Error {
     /// A call out of order, e.g. `backward` without a `loss` since the last `backward`.
     #[error("{network}: {message}")]
     State { network: String, message: String },
+    /// An optimizer state that does not fit the optimizer (`Optimizer::load_state`): a buffer
+    /// missing, extra, unknown, or of another shape than the parameter it belongs to.
+    #[error("{optimizer}: load_state: {message}")]
+    OptimizerState { optimizer: String, message: String },
+    /// A checkpoint that does not fit the network, or a file that is not valid safetensors.
+    /// Nothing was changed.
+    #[error("{path}: {message}")]
+    Checkpoint { path: String, message: String },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -68,6 +76,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A data file whose content is not what it claims (bad magic number, truncated, counts that
+    /// disagree between images and labels, ...). `path` names the file.
+    #[error("{path}: {message}")]
+    Data { path: String, message: String },
 }
 
 /// `Result` with tapeless' [`Error`].
@@ -80,7 +92,11 @@ impl Error {
             Error::Shape { layer, .. }
             | Error::ClassOutOfRange { layer, .. }
             | Error::Config { layer, .. } => *layer = name.to_owned(),
-            Error::Io { .. } | Error::State { .. } => {}
+            Error::Data { .. } => {}
+            Error::Io { .. }
+            | Error::State { .. }
+            | Error::OptimizerState { .. }
+            | Error::Checkpoint { .. } => {}
         }
         self
     }

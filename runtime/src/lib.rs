@@ -7,6 +7,7 @@ pub mod element;
 pub mod error;
 pub mod gradcheck;
 pub mod init;
+pub mod io;
 pub mod kernels;
 pub mod layers;
 pub mod loss;
@@ -27,6 +28,10 @@ pub use layers::pool::{
 };
 pub use loss::{bce_with_logits, cross_entropy, mse_loss, Reduction};
 pub use network::{Network, Param, ParamMut, Phase, Target};
+pub use optim::{
+    Adagrad, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LrScheduler, Optimizer, OptimizerState,
+    RmsProp, Sgd, StepLR,
+};
 
 /// ndarray, re-exported so users and generated code name the same version.
 pub use ndarray;

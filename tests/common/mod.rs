@@ -2,6 +2,7 @@
 #![allow(dead_code, unused_imports)] // each test binary uses its own part of this module
 
 pub mod networks;
+pub mod optim;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

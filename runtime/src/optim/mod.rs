@@ -5,6 +5,19 @@
 //! allocates nothing. `step` reads `.grad` and never clears it: call the network's `zero_grad`
 //! (as in PyTorch), or let gradients accumulate over micro-batches on purpose.
 
+pub mod adagrad;
+pub mod adam;
+mod buffers;
+pub mod lr_scheduler;
+pub mod rmsprop;
+pub mod sgd;
+
+pub use adagrad::Adagrad;
+pub use adam::{Adam, AdamW};
+pub use lr_scheduler::{CosineAnnealingLR, ExponentialLR, LrScheduler, StepLR};
+pub use rmsprop::RmsProp;
+pub use sgd::Sgd;
+
 use ndarray::ArrayD;
 
 use crate::element::Float;
