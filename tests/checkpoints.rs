@@ -203,3 +203,55 @@ fn truncated_corrupt_and_absent_files_are_errors_that_change_nothing() {
         "does-not-exist.safetensors",
     );
 }
+
+/// Training resumes where it stopped: network and optimizer saved after 3 steps, loaded into
+/// fresh ones, 2 more steps give bit-for-bit what 5 uninterrupted steps give.
+#[test]
+fn optimizer_state_saves_and_training_resumes_exactly() {
+    use common::networks::MlpSigmoidMse32;
+    use tapeless::io::{load_optimizer, save_optimizer};
+    use tapeless::ndarray::Array2;
+    use tapeless::{Adam, Optimizer};
+
+    let x = Array2::from_shape_fn((5, 4), |(i, j)| (i as f32 - 2.0 * j as f32) / 4.0);
+    let t = Array2::from_shape_fn((5, 3), |(i, j)| ((i + j) % 3) as f32 / 2.0);
+    let step = |net: &mut MlpSigmoidMse32, opt: &mut Adam<f32>| {
+        net.zero_grad();
+        net.loss(x.view(), t.view()).unwrap();
+        net.backward().unwrap();
+        opt.step(net);
+    };
+
+    let mut straight = MlpSigmoidMse32::seeded(1);
+    let mut opt = Adam::new(1e-2);
+    for _ in 0..5 {
+        step(&mut straight, &mut opt);
+    }
+
+    let mut first = MlpSigmoidMse32::seeded(1);
+    let mut opt1 = Adam::new(1e-2);
+    for _ in 0..3 {
+        step(&mut first, &mut opt1);
+    }
+    let (net_path, opt_path) = (
+        scratch("resume-net.safetensors"),
+        scratch("resume-adam.safetensors"),
+    );
+    first.save(&net_path).unwrap();
+    save_optimizer(&opt1, &opt_path).unwrap();
+
+    let mut resumed = MlpSigmoidMse32::seeded(99);
+    let mut opt2 = Adam::new(0.5); // the saved lr (1e-2) comes back with the state
+    resumed.load(&net_path).unwrap();
+    load_optimizer(&mut opt2, &opt_path).unwrap();
+    assert_eq!(opt2.lr(), 1e-2);
+    for _ in 0..2 {
+        step(&mut resumed, &mut opt2);
+    }
+    assert_eq!(parameters(&resumed), parameters(&straight));
+
+    // A network's checkpoint is not an optimizer state: an error, and nothing changes.
+    let mut opt3 = Adam::<f32>::new(1e-3);
+    assert!(load_optimizer(&mut opt3, &net_path).is_err());
+    assert_eq!(opt3.lr(), 1e-3);
+}

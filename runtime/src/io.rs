@@ -254,21 +254,24 @@ pub fn load<N: Network>(net: &mut N, path: impl AsRef<Path>) -> Result<()> {
     Ok(())
 }
 
-/// Saves an optimizer's state (`"<buffer>/<parameter>"` tensors and the step count).
+/// Saves an optimizer's state (`"<buffer>/<parameter>"` tensors, the step count, the learning
+/// rate, and the buffers' order, which is the network's parameter order).
 pub fn save_optimizer<T: Float, O: Optimizer<T>>(
     optimizer: &O,
     path: impl AsRef<Path>,
 ) -> Result<()> {
     let state = optimizer.state();
+    let order: Vec<&str> = state.buffers.iter().map(|(n, _)| n.as_str()).collect();
+    let metadata = HashMap::from([
+        ("tapeless.steps".to_owned(), state.steps.to_string()),
+        ("tapeless.lr".to_owned(), format!("{:e}", optimizer.lr())),
+        ("tapeless.order".to_owned(), order.join("\n")),
+    ]);
     let views = state
         .buffers
         .iter()
         .map(|(n, v)| (n.clone(), v.view()))
         .collect();
-    let metadata = HashMap::from([
-        ("tapeless.steps".to_owned(), state.steps.to_string()),
-        ("tapeless.lr".to_owned(), format!("{:e}", optimizer.lr())),
-    ]);
     write_tensors(path, views, metadata)
 }
 
@@ -290,9 +293,20 @@ pub fn load_optimizer<T: Float, O: Optimizer<T>>(
     let lr = number("tapeless.lr")?
         .parse::<f64>()
         .map_err(|e| file.error(format!("metadata `tapeless.lr`: {e}")))?;
-    let mut buffers = Vec::new();
-    for name in file.names() {
-        buffers.push((name.clone(), file.read::<T>(&name)?));
+    let order = number("tapeless.order")?;
+    let names: Vec<&str> = order.split('\n').filter(|n| !n.is_empty()).collect();
+    let mut stored = file.names();
+    stored.sort();
+    let mut listed: Vec<&str> = names.clone();
+    listed.sort();
+    if stored != listed {
+        return Err(
+            file.error("its tensors are not the buffers its metadata `tapeless.order` lists")
+        );
+    }
+    let mut buffers = Vec::with_capacity(names.len());
+    for name in names {
+        buffers.push((name.to_owned(), file.read::<T>(name)?));
     }
     optimizer.load_state(OptimizerState { steps, buffers })?;
     optimizer.set_lr(lr);

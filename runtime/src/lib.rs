@@ -17,6 +17,7 @@ pub mod optim;
 pub use buffer::Buffer;
 pub use element::Float;
 pub use error::{Error, Result, Shape};
+pub use gradcheck::{gradcheck, gradcheck_with, GradcheckOptions, GradcheckReport};
 pub use kernels::gemm::gemm;
 pub use kernels::window::Window2d;
 pub use layers::activation::Activation;
