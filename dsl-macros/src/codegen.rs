@@ -47,6 +47,12 @@ impl Stage<'_> {
     fn argmax(&self) -> Ident {
         format_ident!("argmax_{}", self.layer.name)
     }
+    /// Rows and columns of the im2col matrix of a convolution stage, as literals.
+    fn im2col_literals(&self) -> (Literal, Literal) {
+        let (k, p) = self.im2col();
+        (lit(k), lit(p))
+    }
+
     /// Rows and columns of the im2col matrix of a convolution stage.
     fn im2col(&self) -> (usize, usize) {
         match self.layer.kind {
@@ -110,16 +116,21 @@ fn batch_dim(dims: &[usize]) -> TokenStream {
     quote!(::tapeless::ndarray::Dim<[usize; #rank]>)
 }
 
+fn lit(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
+}
+
 fn usize_list(dims: &[usize]) -> TokenStream {
     let dims = dims.iter().map(|&d| Literal::usize_unsuffixed(d));
     quote!([#(#dims),*])
 }
 
 fn window_tokens(w: &Window) -> TokenStream {
-    let (kh, kw) = w.kernel;
-    let (sh, sw) = w.stride;
-    let (ph, pw) = w.padding;
-    let (dh, dw) = w.dilation;
+    let pair = |(h, w): (usize, usize)| (lit(h), lit(w));
+    let (kh, kw) = pair(w.kernel);
+    let (sh, sw) = pair(w.stride);
+    let (ph, pw) = pair(w.padding);
+    let (dh, dw) = pair(w.dilation);
     quote!(::tapeless::Window2d {
         kernel: (#kh, #kw),
         stride: (#sh, #sw),
@@ -162,12 +173,12 @@ pub fn expand(net: &Network) -> TokenStream {
     let output_dims = net.output();
     let in_dim = batch_dim(input_dims);
     let out_dim = batch_dim(output_dims);
-    let in_rank = input_dims.len();
-    let out_rank = output_dims.len();
+    let in_rank = lit(input_dims.len());
+    let out_rank = lit(output_dims.len());
     let input_list = usize_list(input_dims);
     let output_list = usize_list(output_dims);
     let out_shape = batch_shape(output_dims);
-    let parameters = net.parameters();
+    let parameters = lit(net.parameters());
     let summary = summary(net);
 
     // -- fields -----------------------------------------------------------------------------
@@ -192,7 +203,10 @@ pub fn expand(net: &Network) -> TokenStream {
                 inputs,
                 outputs,
                 bias,
-            } => quote!(#field: ::tapeless::Linear::new(#inputs, #outputs, #bias, &mut rng)),
+            } => {
+                let (inputs, outputs) = (lit(inputs), lit(outputs));
+                quote!(#field: ::tapeless::Linear::new(#inputs, #outputs, #bias, &mut rng))
+            }
             LayerKind::Conv2d {
                 in_channels,
                 out_channels,
@@ -200,6 +214,7 @@ pub fn expand(net: &Network) -> TokenStream {
                 bias,
             } => {
                 let w = window_tokens(&window);
+                let (in_channels, out_channels) = (lit(in_channels), lit(out_channels));
                 quote!(#field: ::tapeless::Conv2d::new(#in_channels, #out_channels, #w, #bias, &mut rng))
             }
             _ => unreachable!("filtered to layers with parameters"),
@@ -207,20 +222,19 @@ pub fn expand(net: &Network) -> TokenStream {
     });
 
     let first_param = stages.iter().position(Stage::has_parameters);
-    let linear_first = stages.first().is_some_and(|s| s.kind == StageKind::Linear);
 
     // Buffers: one output per stage, im2col per conv, argmax per max-pool, two gradients.
     let mut buffer_fields = vec![];
     let mut reserves = vec![];
     for s in &stages {
         let out = s.out();
-        let len: usize = s.output.iter().product();
+        let len = lit(s.output.iter().product());
         buffer_fields.push(quote!(#out: ::tapeless::Buffer<#t>));
         reserves.push(quote!(b.#out.reserve(n * #len);));
         if s.kind == StageKind::Conv2d {
             let cols = s.cols();
             let (k, p) = s.im2col();
-            let len = k * p;
+            let len = lit(k * p);
             buffer_fields.push(quote!(#cols: ::tapeless::Buffer<#t>));
             reserves.push(quote!(b.#cols.reserve(n * #len);));
         }
@@ -230,11 +244,11 @@ pub fn expand(net: &Network) -> TokenStream {
             reserves.push(quote!(b.#argmax.reserve(n * #len);));
         }
     }
-    let grad_len = stages
+    let grad_len = lit(stages
         .iter()
         .map(|s| s.output.iter().product::<usize>())
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0));
     let dcols_len = match first_param {
         Some(first) => stages
             .iter()
@@ -270,7 +284,7 @@ pub fn expand(net: &Network) -> TokenStream {
             StageKind::Linear => quote!(self.#field.forward(#source, #act, b.#out.view_mut(#os))),
             StageKind::Conv2d => {
                 let cols = s.cols();
-                let (k, p) = s.im2col();
+                let (k, p) = s.im2col_literals();
                 quote!(self.#field.forward(#source, #act, b.#cols.view_mut((n, #k, #p)), b.#out.view_mut(#os)))
             }
             StageKind::MaxPool2d | StageKind::AvgPool2d => {
@@ -331,7 +345,7 @@ pub fn expand(net: &Network) -> TokenStream {
                 }
                 StageKind::Conv2d => {
                     let cols = s.cols();
-                    let (k, p) = s.im2col();
+                    let (k, p) = s.im2col_literals();
                     let dx = if i == first {
                         quote!(None)
                     } else {
@@ -372,7 +386,7 @@ pub fn expand(net: &Network) -> TokenStream {
         };
         let (target_ty, check, compute) = match loss.kind {
             LossKind::CrossEntropy => {
-                let classes = output_dims[0];
+                let classes = lit(output_dims[0]);
                 (
                     quote!(::tapeless::ndarray::ArrayView1<'_, usize>),
                     quote!(::tapeless::network::check_classes(#lbl, &target, n, #classes)?;),
@@ -492,6 +506,7 @@ pub fn expand(net: &Network) -> TokenStream {
     });
 
     let needs_dcols = dcols_len > 0;
+    let dcols_len = lit(dcols_len);
     let dcols_field = needs_dcols.then(|| quote!(dcols: ::tapeless::Buffer<#t>,));
     let dcols_reserve = needs_dcols.then(|| quote!(b.dcols.reserve(#dcols_len);));
     let in_rank_doc = format!(
@@ -502,7 +517,6 @@ pub fn expand(net: &Network) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let _ = (in_rank, out_rank, linear_first);
 
     quote! {
         #(#attrs)*
