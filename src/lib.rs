@@ -1,5 +1,4 @@
-//! tapeless: neural networks declared once with `network!`, checked at compile time, trained
-//! with a generated, tape-free backward pass.
+#![doc = include_str!("../README.md")]
 
 extern crate self as tapeless;
 
