@@ -1,58 +1,24 @@
 //! After one step at a given batch size, a training step (loss, backward, update, zero_grad)
 //! allocates nothing: counted by a global allocator wrapping the system one.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
+use common::alloc::{allocations_during, Counting};
+use common::networks::LeNet32;
 
 use tapeless::ndarray::{Array1, Array4};
 use tapeless::prelude::*;
 use tapeless::Network;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-network! {
-    /// The LeNet of DESIGN.md.
-    pub struct LeNet {
-        input: [1, 28, 28],
-        conv1: Conv2d<1, 16, 3>(padding = 1),
-        relu1: ReLU,
-        pool1: MaxPool2d<2> -> [16, 14, 14],
-        conv2: Conv2d<16, 32, 3>(padding = 1),
-        relu2: ReLU,
-        pool2: MaxPool2d<2>,
-        flat: Flatten -> [1568],
-        fc1: Linear<1568, 128>,
-        relu3: ReLU,
-        fc2: Linear<128, 10>,
-        loss: CrossEntropy,
-    }
-}
-
 /// Plain SGD through the `Network` visitor, as an optimizer does.
-fn sgd_step(net: &mut LeNet, lr: f32) {
+fn sgd_step(net: &mut LeNet32, lr: f32) {
     net.visit_parameters_mut(&mut |mut p| p.value.scaled_add(-lr, &p.grad));
 }
 
-fn train_step(net: &mut LeNet, x: &Array4<f32>, y: &Array1<usize>) -> f32 {
+fn train_step(net: &mut LeNet32, x: &Array4<f32>, y: &Array1<usize>) -> f32 {
     let loss = net.loss(x.view(), y.view()).expect("valid batch");
     net.backward().expect("after a loss");
     sgd_step(net, 0.01);
@@ -60,15 +26,9 @@ fn train_step(net: &mut LeNet, x: &Array4<f32>, y: &Array1<usize>) -> f32 {
     loss
 }
 
-fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    f();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
-}
-
 #[test]
 fn steady_state_training_step_allocates_nothing() {
-    let mut net = LeNet::seeded(0);
+    let mut net = LeNet32::seeded(0);
     let batch = 16;
     let x = Array4::from_shape_fn((batch, 1, 28, 28), |(n, _, h, w)| {
         ((n * 7 + h * 3 + w) % 11) as f32 / 11.0

@@ -155,10 +155,10 @@ impl TensorFile {
         names
     }
 
-    /// Checks that tensor `name` exists with `shape` and `T`'s dtype.
-    pub fn check<T: Float>(&self, name: &str, shape: &[usize]) -> Result<()> {
-        let tensors = self.tensors();
-        let view = tensors
+    /// Tensor `name`, if it exists and holds `T`s.
+    fn typed_view<T: Float>(&self, name: &str) -> Result<safetensors::tensor::TensorView<'_>> {
+        let view = self
+            .tensors()
             .tensor(name)
             .map_err(|_| self.error(format!("tensor `{name}` is missing")))?;
         if view.dtype() != dtype_of::<T>() {
@@ -168,6 +168,12 @@ impl TensorFile {
                 T::DTYPE
             )));
         }
+        Ok(view)
+    }
+
+    /// Checks that tensor `name` exists with `shape` and `T`'s dtype.
+    pub fn check<T: Float>(&self, name: &str, shape: &[usize]) -> Result<()> {
+        let view = self.typed_view::<T>(name)?;
         if view.shape() != shape {
             return Err(self.error(format!(
                 "tensor `{name}` has shape {}, but the network's is {}",
@@ -178,20 +184,9 @@ impl TensorFile {
         Ok(())
     }
 
-    /// Tensor `name` as an array of `T` (call [`check`](TensorFile::check) first for a clear
-    /// error; this one only says the tensor does not fit).
+    /// Tensor `name` as an array of `T`, whatever its shape.
     pub fn read<T: Float>(&self, name: &str) -> Result<ArrayD<T>> {
-        let tensors = self.tensors();
-        let view = tensors
-            .tensor(name)
-            .map_err(|_| self.error(format!("tensor `{name}` is missing")))?;
-        if view.dtype() != dtype_of::<T>() {
-            return Err(self.error(format!(
-                "tensor `{name}` is {:?}, expected {}",
-                view.dtype(),
-                T::DTYPE
-            )));
-        }
+        let view = self.typed_view::<T>(name)?;
         let values: Vec<T> = view
             .data()
             .chunks_exact(std::mem::size_of::<T>())

@@ -1,6 +1,7 @@
 //! Reading the PyTorch fixtures that `tests/fixtures/make_kernel_fixtures.py` writes.
 #![allow(dead_code, unused_imports)] // each test binary uses its own part of this module
 
+pub mod alloc;
 pub mod networks;
 pub mod optim;
 
