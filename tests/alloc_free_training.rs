@@ -7,7 +7,6 @@ use common::alloc::{allocations_during, Counting};
 use common::networks::LeNet32;
 
 use tapeless::ndarray::{Array1, Array4};
-use tapeless::prelude::*;
 use tapeless::Network;
 
 #[global_allocator]
