@@ -13,5 +13,8 @@ pub mod prelude {
         Adagrad, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LrScheduler, Optimizer, RmsProp,
         Sgd, StepLR,
     };
+    pub use tapeless_runtime::train::{
+        evaluate, fit, train_epoch, EpochRecord, Progress, TrainConfig,
+    };
     pub use tapeless_runtime::{Activation, Error, Float, Network, Reduction, Result, Window2d};
 }

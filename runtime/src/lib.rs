@@ -13,6 +13,7 @@ pub mod layers;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod train;
 
 pub use buffer::Buffer;
 pub use element::Float;
@@ -33,6 +34,7 @@ pub use optim::{
     Adagrad, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LrScheduler, Optimizer, OptimizerState,
     RmsProp, Sgd, StepLR,
 };
+pub use train::{evaluate, fit, train_epoch, EpochRecord, Progress, TrainConfig};
 
 /// ndarray, re-exported so users and generated code name the same version.
 pub use ndarray;
