@@ -132,7 +132,7 @@ impl std::fmt::Display for GradcheckReport {
 /// its own loss on `(x, target)`, with default options: for people who add layers. The network
 /// is left as it was (parameters and gradients).
 ///
-/// ```ignore
+/// ```text
 /// let report = gradcheck(&mut net, x.view().into_dyn(), Target::Classes(y.view()))?;
 /// assert!(report.max_error() < 1e-6, "{report}");
 /// ```
