@@ -232,11 +232,12 @@ pub fn expand(net: &Network) -> TokenStream {
         buffer_fields.push(quote!(#out: ::tapeless::Buffer<#t>));
         reserves.push(quote!(b.#out.reserve(n * #len);));
         if s.kind == StageKind::Conv2d {
+            // One sample's patches: backward forms them again from the stage's input.
             let cols = s.cols();
             let (k, p) = s.im2col();
             let len = lit(k * p);
             buffer_fields.push(quote!(#cols: ::tapeless::Buffer<#t>));
-            reserves.push(quote!(b.#cols.reserve(n * #len);));
+            reserves.push(quote!(b.#cols.reserve(#len);));
         }
         if s.kind == StageKind::MaxPool2d {
             let argmax = s.argmax();
@@ -249,16 +250,6 @@ pub fn expand(net: &Network) -> TokenStream {
         .map(|s| s.output.iter().product::<usize>())
         .max()
         .unwrap_or(0));
-    let dcols_len = match first_param {
-        Some(first) => stages
-            .iter()
-            .enumerate()
-            .filter(|(i, s)| *i > first && s.kind == StageKind::Conv2d)
-            .map(|(_, s)| s.im2col().0 * s.im2col().1)
-            .max()
-            .unwrap_or(0),
-        None => 0,
-    };
 
     // -- forward ------------------------------------------------------------------------------
     let mut forward = vec![];
@@ -270,8 +261,14 @@ pub fn expand(net: &Network) -> TokenStream {
         let lbl = label(field);
         let act = activation_tokens(s.activation);
         let source = if i == 0 {
-            if s.kind == StageKind::Linear {
-                forward.push(quote!(b.input.copy_from(&x);));
+            if matches!(s.kind, StageKind::Linear | StageKind::Conv2d) {
+                // Kept for backward (the weight gradient needs it): one contiguous copy.
+                let x_shape = batch_shape(input_dims);
+                let len = lit(input_dims.iter().product());
+                forward.push(quote! {
+                    b.input.reserve(n * #len);
+                    b.input.view_mut(#x_shape).assign(&x);
+                });
                 quote!(b.input.view(#in_shape))
             } else {
                 quote!(::tapeless::buffer::standard_view(x, &mut b.input, #in_shape))
@@ -285,7 +282,7 @@ pub fn expand(net: &Network) -> TokenStream {
             StageKind::Conv2d => {
                 let cols = s.cols();
                 let (k, p) = s.im2col_literals();
-                quote!(self.#field.forward(#source, #act, b.#cols.view_mut((n, #k, #p)), b.#out.view_mut(#os)))
+                quote!(self.#field.forward(#source, #act, b.#cols.view_mut((1, #k, #p)), b.#out.view_mut(#os)))
             }
             StageKind::MaxPool2d | StageKind::AvgPool2d => {
                 let (LayerKind::MaxPool2d(w) | LayerKind::AvgPool2d(w)) = s.layer.kind else {
@@ -344,14 +341,18 @@ pub fn expand(net: &Network) -> TokenStream {
                     quote!(self.#field.backward(#x, #act, b.#out.view(#os), b.#gy_id.view_mut(#os), #dx))
                 }
                 StageKind::Conv2d => {
-                    let cols = s.cols();
-                    let (k, p) = s.im2col_literals();
+                    let x = if i == 0 {
+                        quote!(b.input.view(#in_shape))
+                    } else {
+                        let prev = stages[i - 1].out();
+                        quote!(b.#prev.view(#in_shape))
+                    };
                     let dx = if i == first {
                         quote!(None)
                     } else {
-                        quote!(Some((b.#gx_id.view_mut(#in_shape), b.dcols.view_mut((#k, #p)))))
+                        quote!(Some(b.#gx_id.view_mut(#in_shape)))
                     };
-                    quote!(self.#field.backward(b.#cols.view((n, #k, #p)), #act, b.#out.view(#os), b.#gy_id.view_mut(#os), #dx))
+                    quote!(self.#field.backward_from_input(#x, #act, b.#out.view(#os), b.#gy_id.view_mut(#os), #dx))
                 }
                 StageKind::MaxPool2d | StageKind::AvgPool2d => {
                     let pool = if let LayerKind::AvgPool2d(w) = s.layer.kind {
@@ -505,10 +506,6 @@ pub fn expand(net: &Network) -> TokenStream {
         }
     });
 
-    let needs_dcols = dcols_len > 0;
-    let dcols_len = lit(dcols_len);
-    let dcols_field = needs_dcols.then(|| quote!(dcols: ::tapeless::Buffer<#t>,));
-    let dcols_reserve = needs_dcols.then(|| quote!(b.dcols.reserve(#dcols_len);));
     let in_rank_doc = format!(
         " `[N, {}]`",
         input_dims
@@ -537,7 +534,6 @@ pub fn expand(net: &Network) -> TokenStream {
             #(#buffer_fields,)*
             grad0: ::tapeless::Buffer<#t>,
             grad1: ::tapeless::Buffer<#t>,
-            #dcols_field
         }
 
         #[allow(clippy::too_many_lines, clippy::let_unit_value, unused_variables)]
@@ -634,7 +630,6 @@ pub fn expand(net: &Network) -> TokenStream {
                     #(#reserves)*
                     b.grad0.reserve(n * #grad_len);
                     b.grad1.reserve(n * #grad_len);
-                    #dcols_reserve
                     b.capacity = n;
                 }
             }

@@ -1,9 +1,13 @@
 //! General matrix multiply over ndarray views, on top of matrixmultiply.
 
+use std::ops::Range;
+
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::element::Float;
 use crate::error::{check_shape, Result};
+use crate::kernels::parallel::{for_each_part, part_range, threads};
+use crate::kernels::small_gemm;
 
 /// `C <- alpha * A B + beta * C`.
 ///
@@ -46,31 +50,80 @@ pub(crate) fn gemm_unchecked<T: Float>(
     if m == 0 || n == 0 {
         return;
     }
+    if direct(m, k, n) || short_rows(&b, c, k) {
+        return small_gemm::small_gemm(alpha, a, b, beta, c);
+    }
     let [rsa, csa] = strides(a.strides());
     let [rsb, csb] = strides(b.strides());
     let [rsc, csc] = strides(c.strides());
-    // SAFETY: the views guarantee in-bounds storage for the given dims and strides; `c` is a
-    // unique borrow so it cannot alias `a` or `b`.
-    unsafe {
-        T::gemm_raw(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            beta,
-            c.as_mut_ptr(),
-            rsc,
-            csc,
-        );
+    let (pa, pb, pc) = (
+        a.as_ptr() as usize,
+        b.as_ptr() as usize,
+        c.as_mut_ptr() as usize,
+    );
+    // Rows `rows` and columns `cols` of C, one single-threaded GEMM.
+    let block = |rows: Range<usize>, cols: Range<usize>| {
+        let (pa, pb, pc) = (pa as *const T, pb as *const T, pc as *mut T);
+        // SAFETY: the views guarantee in-bounds storage for the given dims and strides, and
+        // the block lies within them; `c` is a unique borrow so it cannot alias `a` or `b`,
+        // and blocks run at the same time are disjoint.
+        matrixmultiply::with_max_threads(1, || unsafe {
+            T::gemm_raw(
+                rows.len(),
+                k,
+                cols.len(),
+                alpha,
+                pa.offset(rows.start as isize * rsa),
+                rsa,
+                csa,
+                pb.offset(cols.start as isize * csb),
+                rsb,
+                csb,
+                beta,
+                pc.offset(rows.start as isize * rsc + cols.start as isize * csc),
+                rsc,
+                csc,
+            )
+        })
+    };
+    if !split(m, k, n) {
+        return block(0..m, 0..n);
     }
+    // Split the longer side of C; each part packs its own copy of the other operand, which
+    // costs less than matrixmultiply's own threading (serial packing, a wake-up per block).
+    for_each_part(|part, parts| {
+        if m >= n {
+            block(aligned_part(m, part, parts), 0..n)
+        } else {
+            block(0..m, aligned_part(n, part, parts))
+        }
+    });
+}
+
+/// Whether `[m, k] x [k, n]` is worth splitting over the pool's threads.
+fn split(m: usize, k: usize, n: usize) -> bool {
+    threads() > 1 && m.max(n) >= 32 && m * k * n >= 1 << 19
+}
+
+/// [`part_range`] with boundaries at multiples of 8, matrixmultiply's micro-kernel size.
+fn aligned_part(len: usize, part: usize, parts: usize) -> Range<usize> {
+    let r = part_range(len.div_ceil(8), part, parts);
+    (r.start * 8).min(len)..(r.end * 8).min(len)
+}
+
+/// A short inner dimension with rows of B and C contiguous (a convolution over one input
+/// channel, `W[COUT, KH·KW] × cols`): each row of C is a few scaled rows of B, faster as
+/// vector loops than through packing.
+fn short_rows<T>(b: &ArrayView2<'_, T>, c: &ArrayViewMut2<'_, T>, k: usize) -> bool {
+    k <= 16 && b.strides()[1] == 1 && c.strides()[1] == 1
 }
 
 fn strides(s: &[isize]) -> [isize; 2] {
     [s[0], s[1]]
+}
+
+/// Whether `[m, k] x [k, n]` runs faster as plain loops than through matrixmultiply, whose
+/// packing costs more than it saves on matrix-vector products and tiny matrices.
+fn direct(m: usize, k: usize, n: usize) -> bool {
+    m == 1 || n == 1 || m * k * n <= 1 << 13
 }

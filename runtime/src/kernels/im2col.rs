@@ -76,84 +76,159 @@ impl Geometry {
         })
     }
 
-    /// Visits every output row of every tap: `f(segment_start, Some(input_row_start), tap_j)`
-    /// where the tap's input row exists, `f(segment_start, None, tap_j)` where it is padding.
-    #[inline(always)]
-    fn for_each_segment(&self, mut f: impl FnMut(usize, Option<usize>, usize)) {
+    /// `cols <- im2col(x)` for one sample `x` (`[C, H, W]`): row `r` of the patch matrix is
+    /// `cols[r·row_stride..][..OH·OW]` (`row_stride ≥ OH·OW`; the gaps are left alone).
+    pub(crate) fn im2col<T: Float>(&self, x: &[T], cols: &mut [T]) {
+        self.im2col_strided(x, cols, self.out_h * self.out_w);
+    }
+
+    /// [`im2col`](Self::im2col) with rows `row_stride` apart in `cols`.
+    pub(crate) fn im2col_strided<T: Float>(&self, x: &[T], cols: &mut [T], row_stride: usize) {
+        let Geometry {
+            channels,
+            height: h,
+            width: w,
+            out_h: oh,
+            out_w: ow,
+            window,
+        } = *self;
         let Window2d {
             kernel: (kh, kw),
-            stride: (sh, _),
-            padding: (ph, _),
-            dilation: (dh, _),
-        } = self.window;
-        let plane = self.height * self.width;
-        for c in 0..self.channels {
+            stride: (sh, sw),
+            padding: (ph, pw),
+            dilation: (dh, dw),
+        } = window;
+        let plane = oh * ow;
+        // Stride 1 and as wide as the input ("same" convolutions): a tap's whole output plane
+        // is one contiguous run of the input plane, shifted; only the padding is fixed up.
+        let shifted_plane = sh == 1 && sw == 1 && ow == w;
+        for c in 0..channels {
+            let xc = &x[c * h * w..(c + 1) * h * w];
             for i in 0..kh {
+                // Output rows whose input row `oh·sh + i·dh − ph` exists.
+                let (r_lo, r_hi) = Window2d::valid_range(oh, h, sh, ph, i * dh);
                 for j in 0..kw {
+                    let (lo, hi) = Window2d::valid_range(ow, w, sw, pw, j * dw);
                     let row = (c * kh + i) * kw + j;
-                    for oh in 0..self.out_h {
-                        let segment = row * self.out_h * self.out_w + oh * self.out_w;
-                        let ih = (oh * sh + i * dh) as isize - ph as isize;
-                        let input_row = (ih >= 0 && (ih as usize) < self.height)
-                            .then(|| c * plane + ih as usize * self.width);
-                        f(segment, input_row, j);
+                    let dst = &mut cols[row * row_stride..row * row_stride + plane];
+                    if r_lo == r_hi || lo == hi {
+                        dst.fill(T::zero());
+                        continue;
+                    }
+                    zero(&mut dst[..r_lo * ow]);
+                    zero(&mut dst[r_hi * ow..]);
+                    if shifted_plane {
+                        // dst[o] = xc[o + shift] for every valid o, and the valid o of rows
+                        // r_lo..r_hi lie between the first and last, so one copy covers them.
+                        let (first, last) = (r_lo * ow + lo, (r_hi - 1) * ow + hi);
+                        let src = (r_lo * sh + i * dh - ph) * w + lo * sw + j * dw - pw;
+                        dst[first..last].copy_from_slice(&xc[src..src + (last - first)]);
+                        if lo > 0 || hi < ow {
+                            for r in r_lo..r_hi {
+                                zero(&mut dst[r * ow..r * ow + lo]);
+                                zero(&mut dst[r * ow + hi..(r + 1) * ow]);
+                            }
+                        }
+                        continue;
+                    }
+                    for r in r_lo..r_hi {
+                        let d = &mut dst[r * ow..(r + 1) * ow];
+                        zero(&mut d[..lo]);
+                        zero(&mut d[hi..]);
+                        // Input column of output position o: o·sw + j·dw − pw (≥ 0 for o ≥ lo).
+                        let first = (r * sh + i * dh - ph) * w + lo * sw + j * dw - pw;
+                        if sw == 1 {
+                            d[lo..hi].copy_from_slice(&xc[first..first + (hi - lo)]);
+                        } else {
+                            for (k, d) in d[lo..hi].iter_mut().enumerate() {
+                                *d = xc[first + k * sw];
+                            }
+                        }
                     }
                 }
             }
         }
     }
 
-    pub(crate) fn im2col<T: Float>(&self, x: &[T], cols: &mut [T]) {
-        let (ow, w) = (self.out_w, self.width);
-        let Window2d {
-            stride: (_, sw),
-            padding: (_, pw),
-            dilation: (_, dw),
-            ..
-        } = self.window;
-        self.for_each_segment(|segment, input_row, j| {
-            let dst = &mut cols[segment..segment + ow];
-            let Some(input_row) = input_row else {
-                dst.fill(T::zero());
-                return;
-            };
-            let (lo, hi) = Window2d::valid_range(ow, w, sw, pw, j * dw);
-            dst[..lo].fill(T::zero());
-            dst[hi..].fill(T::zero());
-            if lo == hi {
-                return;
-            }
-            // Input column of output position o: o·sw + j·dw − pw (≥ 0 for o ≥ lo).
-            let first = input_row + lo * sw + j * dw - pw;
-            if sw == 1 {
-                dst[lo..hi].copy_from_slice(&x[first..first + (hi - lo)]);
-            } else {
-                for (k, d) in dst[lo..hi].iter_mut().enumerate() {
-                    *d = x[first + k * sw];
-                }
-            }
-        });
+    /// `dx += col2im(cols)` for one sample (`dx`: `[C, H, W]`), rows of `cols` `OH·OW` apart.
+    pub(crate) fn col2im<T: Float>(&self, cols: &[T], dx: &mut [T]) {
+        self.col2im_strided(cols, dx, self.out_h * self.out_w);
     }
 
-    pub(crate) fn col2im<T: Float>(&self, cols: &[T], dx: &mut [T]) {
-        let (ow, w) = (self.out_w, self.width);
+    /// [`col2im`](Self::col2im) with rows `row_stride` apart in `cols`. Compiled for AVX2
+    /// too (the same additions, in wider vectors), chosen at run time.
+    pub(crate) fn col2im_strided<T: Float>(&self, cols: &[T], dx: &mut [T], row_stride: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                return unsafe { self.col2im_avx2(cols, dx, row_stride) };
+            }
+        }
+        self.col2im_impl(cols, dx, row_stride)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn col2im_avx2<T: Float>(&self, cols: &[T], dx: &mut [T], row_stride: usize) {
+        self.col2im_impl(cols, dx, row_stride)
+    }
+
+    #[inline(always)]
+    fn col2im_impl<T: Float>(&self, cols: &[T], dx: &mut [T], row_stride: usize) {
+        let Geometry {
+            channels,
+            height: h,
+            width: w,
+            out_h: oh,
+            out_w: ow,
+            window,
+        } = *self;
         let Window2d {
-            stride: (_, sw),
-            padding: (_, pw),
-            dilation: (_, dw),
-            ..
-        } = self.window;
-        self.for_each_segment(|segment, input_row, j| {
-            let Some(input_row) = input_row else { return };
-            let (lo, hi) = Window2d::valid_range(ow, w, sw, pw, j * dw);
-            if lo == hi {
-                return;
+            kernel: (kh, kw),
+            stride: (sh, sw),
+            padding: (ph, pw),
+            dilation: (dh, dw),
+        } = window;
+        for c in 0..channels {
+            let dxc = &mut dx[c * h * w..(c + 1) * h * w];
+            for i in 0..kh {
+                let (r_lo, r_hi) = Window2d::valid_range(oh, h, sh, ph, i * dh);
+                for j in 0..kw {
+                    let (lo, hi) = Window2d::valid_range(ow, w, sw, pw, j * dw);
+                    if lo == hi {
+                        continue;
+                    }
+                    let row = (c * kh + i) * kw + j;
+                    let src = &cols[row * row_stride..row * row_stride + oh * ow];
+                    for r in r_lo..r_hi {
+                        let s = &src[r * ow + lo..r * ow + hi];
+                        let first = (r * sh + i * dh - ph) * w + lo * sw + j * dw - pw;
+                        if sw == 1 {
+                            for (d, &s) in dxc[first..first + (hi - lo)].iter_mut().zip(s) {
+                                *d = *d + s;
+                            }
+                        } else {
+                            for (k, &s) in s.iter().enumerate() {
+                                dxc[first + k * sw] = dxc[first + k * sw] + s;
+                            }
+                        }
+                    }
+                }
             }
-            let first = input_row + lo * sw + j * dw - pw;
-            for (k, &s) in cols[segment + lo..segment + hi].iter().enumerate() {
-                dx[first + k * sw] = dx[first + k * sw] + s;
-            }
-        });
+        }
+    }
+}
+
+/// `s <- 0`; the padding runs are mostly one or two elements, too short for a `memset` call.
+#[inline(always)]
+fn zero<T: Float>(s: &mut [T]) {
+    if s.len() <= 4 {
+        for v in s.iter_mut() {
+            *v = T::zero();
+        }
+    } else {
+        s.fill(T::zero());
     }
 }
 

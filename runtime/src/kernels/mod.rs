@@ -2,4 +2,6 @@
 
 pub mod gemm;
 pub mod im2col;
+pub mod parallel;
+mod small_gemm;
 pub mod window;

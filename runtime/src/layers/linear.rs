@@ -96,6 +96,11 @@ pub fn linear_forward<T: Float>(
     }
     activation.validate()?;
     gemm_unchecked(T::one(), x, weight.t(), T::zero(), &mut y);
+    let b = bias.as_ref().map(|b| b.as_slice());
+    if let (Some(y), None | Some(Some(_))) = (y.as_slice_mut(), b) {
+        activation.bias_forward_columns(y, b.flatten());
+        return Ok(());
+    }
     match bias {
         Some(b) => {
             for mut row in y.rows_mut() {
@@ -156,8 +161,16 @@ fn activation_and_bias_backward<T: Float>(
     activation: Activation,
     y: ArrayView2<'_, T>,
     mut g: ArrayViewMut2<'_, T>,
-    dbias: Option<ArrayViewMut1<'_, T>>,
+    mut dbias: Option<ArrayViewMut1<'_, T>>,
 ) {
+    let cols = g.ncols();
+    if let (Some(ys), Some(gs)) = (y.as_slice(), g.as_slice_mut()) {
+        match dbias.as_mut().map(|d| d.as_slice_mut()) {
+            None => return activation.backward_slice(ys, gs),
+            Some(Some(db)) => return activation.backward_bias_columns(ys, gs, cols, Some(db)),
+            Some(None) => {}
+        }
+    }
     if activation != Activation::Identity {
         Zip::from(&mut g)
             .and(&y)

@@ -43,14 +43,10 @@ impl PoolShapes {
         })
     }
 
-    /// Calls `f(plane, out_index, taps)` for each output position, where `taps` yields the flat
-    /// `H·W`-plane indices of the window's in-bounds inputs in row-major order.
+    /// Calls `f(plane, out_index, taps)` for each output position, where `taps` visits the
+    /// flat `H·W`-plane indices of the window's in-bounds inputs in row-major order.
     #[inline(always)]
-    fn for_each_window(
-        &self,
-        window: &Window2d,
-        mut f: impl FnMut(usize, usize, &mut dyn Iterator<Item = usize>),
-    ) {
+    fn for_each_window(&self, window: &Window2d, mut f: impl FnMut(usize, usize, Taps)) {
         let (h, w) = self.in_hw;
         let (oh, ow) = self.out_hw;
         let Window2d {
@@ -61,18 +57,69 @@ impl PoolShapes {
         } = *window;
         for plane in 0..self.planes {
             for r in 0..oh {
+                let (i0, i1) = tap_range(r * sh, ph, dh, kh, h);
                 for c in 0..ow {
-                    let rows = (0..kh)
-                        .map(|i| (r * sh + i * dh) as isize - ph as isize)
-                        .filter(|&ih| ih >= 0 && (ih as usize) < h);
-                    let mut taps = rows.flat_map(|ih| {
-                        (0..kw)
-                            .map(move |j| (c * sw + j * dw) as isize - pw as isize)
-                            .filter(|&iw| iw >= 0 && (iw as usize) < w)
-                            .map(move |iw| ih as usize * w + iw as usize)
-                    });
-                    f(plane, r * ow + c, &mut taps);
+                    let (j0, j1) = tap_range(c * sw, pw, dw, kw, w);
+                    let taps = Taps {
+                        // In bounds for i ≥ i0, j ≥ j0, so these do not underflow.
+                        first: (r * sh + i0 * dh - ph) * w + (c * sw + j0 * dw - pw),
+                        rows: i1 - i0,
+                        cols: j1 - j0,
+                        row_step: dh * w,
+                        col_step: dw,
+                    };
+                    f(plane, r * ow + c, taps);
                 }
+            }
+        }
+    }
+}
+
+/// The taps `i` of a window along one axis (`0 ≤ i < kernel`) whose input index
+/// `start + i·dilation − padding` is in `[0, input)`, as a range `[lo, hi)`.
+#[inline(always)]
+fn tap_range(
+    start: usize,
+    padding: usize,
+    dilation: usize,
+    kernel: usize,
+    input: usize,
+) -> (usize, usize) {
+    // start + i·d ≥ p  ⇔  i ≥ ceil((p − start) / d)
+    let lo = if start >= padding {
+        0
+    } else {
+        (padding - start).div_ceil(dilation)
+    };
+    // start + i·d − p < input  ⇔  i·d < input + p − start
+    let limit = input + padding;
+    let hi = if start >= limit {
+        0
+    } else {
+        (limit - start).div_ceil(dilation)
+    };
+    let hi = hi.min(kernel);
+    (lo.min(hi), hi)
+}
+
+/// The in-bounds inputs of one pooling window: `rows × cols` flat plane indices from `first`.
+#[derive(Clone, Copy)]
+struct Taps {
+    first: usize,
+    rows: usize,
+    cols: usize,
+    row_step: usize,
+    col_step: usize,
+}
+
+impl Taps {
+    /// Calls `f(index)` for every tap, in row-major window order.
+    #[inline(always)]
+    fn for_each(self, mut f: impl FnMut(usize)) {
+        for i in 0..self.rows {
+            let row = self.first + i * self.row_step;
+            for j in 0..self.cols {
+                f(row + j * self.col_step);
             }
         }
     }
@@ -95,17 +142,21 @@ pub fn max_pool2d_forward<T: Float>(
         shapes.in_hw.0 * shapes.in_hw.1,
         shapes.out_hw.0 * shapes.out_hw.1,
     );
+    if is_plain_2x2(window) {
+        max_pool_2x2(x, y, argmax, shapes.in_hw);
+        return Ok(());
+    }
     shapes.for_each_window(window, |plane, o, taps| {
         let input = &x[plane * in_plane..(plane + 1) * in_plane];
         let mut best = T::neg_infinity();
         let mut best_at = None;
-        for t in taps {
+        taps.for_each(|t| {
             let v = input[t];
             if best_at.is_none() || v > best || v.is_nan() {
                 best = v;
                 best_at = Some(t);
             }
-        }
+        });
         // A window always holds an input, since padding is at most half the kernel.
         y[plane * out_plane + o] = best;
         argmax[plane * out_plane + o] = best_at.unwrap_or(0);
@@ -139,9 +190,10 @@ pub fn max_pool2d_backward<T: Float>(
             format!("argmax index {bad} is outside the {h}x{w} input plane"),
         ));
     }
-    dx.fill(T::zero());
     for plane in 0..n * c {
+        // Cleared plane by plane, just before its scatter, while it is in cache.
         let dx = &mut dx[plane * h * w..(plane + 1) * h * w];
+        dx.fill(T::zero());
         let range = plane * out_plane..(plane + 1) * out_plane;
         for (&g, &i) in dy[range.clone()].iter().zip(&argmax[range]) {
             dx[i] = dx[i] + g;
@@ -168,7 +220,8 @@ pub fn avg_pool2d_forward<T: Float>(
     );
     shapes.for_each_window(window, |plane, o, taps| {
         let input = &x[plane * in_plane..(plane + 1) * in_plane];
-        let sum = taps.fold(T::zero(), |acc, t| acc + input[t]);
+        let mut sum = T::zero();
+        taps.for_each(|t| sum = sum + input[t]);
         y[plane * out_plane + o] = sum * scale;
     });
     Ok(())
@@ -194,11 +247,97 @@ pub fn avg_pool2d_backward<T: Float>(
     shapes.for_each_window(window, |plane, o, taps| {
         let g = dy[plane * out_plane + o] * scale;
         let dx = &mut dx[plane * in_plane..(plane + 1) * in_plane];
-        for t in taps {
-            dx[t] = dx[t] + g;
-        }
+        taps.for_each(|t| dx[t] = dx[t] + g);
     });
     Ok(())
+}
+
+/// A 2x2 window with stride 2, no padding and no dilation: the usual `MaxPool2d<2>`.
+fn is_plain_2x2(window: &Window2d) -> bool {
+    *window == Window2d::new((2, 2)).stride((2, 2))
+}
+
+/// [`max_pool2d_forward`] for [`is_plain_2x2`] windows (an odd last row or column is left
+/// out, as the general path does): the same comparisons in the same order (row-major, the
+/// first maximum wins, a NaN wins). Rows without NaN take a branch-free path; a row with a NaN
+/// is redone with the general rule. Compiled for AVX2 too, chosen at run time.
+fn max_pool_2x2<T: Float>(x: &[T], y: &mut [T], argmax: &mut [usize], hw: (usize, usize)) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { max_pool_2x2_avx2(x, y, argmax, hw) };
+        }
+    }
+    max_pool_2x2_impl(x, y, argmax, hw)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn max_pool_2x2_avx2<T: Float>(
+    x: &[T],
+    y: &mut [T],
+    argmax: &mut [usize],
+    hw: (usize, usize),
+) {
+    max_pool_2x2_impl(x, y, argmax, hw)
+}
+
+#[inline(always)]
+fn max_pool_2x2_impl<T: Float>(x: &[T], y: &mut [T], argmax: &mut [usize], (h, w): (usize, usize)) {
+    let (oh, ow) = (h / 2, w / 2);
+    let planes = x.chunks_exact(h * w);
+    let outs = y
+        .chunks_exact_mut(oh * ow)
+        .zip(argmax.chunks_exact_mut(oh * ow));
+    for (input, (y, argmax)) in planes.zip(outs) {
+        for r in 0..oh {
+            let top = &input[2 * r * w..2 * r * w + 2 * ow];
+            let bottom = &input[(2 * r + 1) * w..(2 * r + 1) * w + 2 * ow];
+            let y = &mut y[r * ow..(r + 1) * ow];
+            let argmax = &mut argmax[r * ow..(r + 1) * ow];
+            let first = 2 * r * w;
+            let mut nan = false;
+            for (c, ((y, argmax), (t, b))) in y
+                .iter_mut()
+                .zip(argmax.iter_mut())
+                .zip(top.chunks_exact(2).zip(bottom.chunks_exact(2)))
+                .enumerate()
+            {
+                // Without NaN, `v > best` is the whole rule; `at` is the offset in the window.
+                let (mut best, mut at) = (t[0], 0);
+                if t[1] > best {
+                    best = t[1];
+                    at = 1;
+                }
+                if b[0] > best {
+                    best = b[0];
+                    at = w;
+                }
+                if b[1] > best {
+                    best = b[1];
+                    at = w + 1;
+                }
+                nan |= t[0].is_nan() | t[1].is_nan() | b[0].is_nan() | b[1].is_nan();
+                *y = best;
+                *argmax = first + 2 * c + at;
+            }
+            if nan {
+                for c in 0..ow {
+                    let at = first + 2 * c;
+                    let (mut best, mut best_at) = (input[at], at);
+                    for t in [at + 1, at + w, at + w + 1] {
+                        if input[t] > best || input[t].is_nan() {
+                            best = input[t];
+                            best_at = t;
+                        }
+                    }
+                    y[c] = best;
+                    argmax[c] = best_at;
+                }
+            }
+        }
+    }
 }
 
 fn no_dilation(layer: &str, window: &Window2d) -> Result<()> {

@@ -189,6 +189,9 @@ mod sgemm_kernel;
 
 pub use crate::gemm::dgemm;
 pub use crate::gemm::sgemm;
+pub use crate::threading::num_threads;
+#[cfg(feature = "std")]
+pub use crate::threading::{for_each_part, with_max_threads};
 
 #[cfg(feature = "cgemm")]
 #[macro_use]

@@ -31,7 +31,82 @@ impl ThreadPool {
 
 pub(crate) fn get_thread_pool<'a>() -> (usize, ThreadPoolCtx<'a>) {
     let reg = &*REGISTRY;
-    (reg.nthreads, reg.thread_pool().top())
+    (reg.nthreads.min(thread_limit()), reg.thread_pool().top())
+}
+
+// tapeless patch: a per-thread limit on the threads a GEMM uses, so the caller can choose per
+// call (small or skinny products run faster on one thread), and a way to run the caller's own
+// work on the pool.
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// At most this many threads for GEMMs called on this thread (`usize::MAX`: no limit).
+    static THREAD_LIMIT: core::cell::Cell<usize> = const { core::cell::Cell::new(usize::MAX) };
+}
+
+#[cfg(feature = "std")]
+fn thread_limit() -> usize {
+    THREAD_LIMIT.with(|l| l.get())
+}
+
+#[cfg(not(feature = "std"))]
+fn thread_limit() -> usize {
+    usize::MAX
+}
+
+/// The number of threads a GEMM may use: `MATMUL_NUM_THREADS` (read once), or the number of
+/// physical cores, at most 4 (1 without the `threading` feature). (tapeless patch)
+pub fn num_threads() -> usize {
+    REGISTRY.nthreads
+}
+
+/// Runs `f` with GEMMs on the current thread limited to `max_threads` threads (at least 1),
+/// restoring the previous limit afterwards, also if `f` panics. (tapeless patch)
+#[cfg(feature = "std")]
+pub fn with_max_threads<R>(max_threads: usize, f: impl FnOnce() -> R) -> R {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            THREAD_LIMIT.with(|l| l.set(self.0));
+        }
+    }
+    let _restore = Restore(THREAD_LIMIT.with(|l| l.replace(max_threads.max(1))));
+    f()
+}
+
+/// Calls `f(part, parts)` for every `part` in `0..parts`, where `parts` is [`num_threads`]
+/// (1, 2 or 4), each part on its own thread of matrixmultiply's pool (the caller's thread runs
+/// part 0). GEMMs called inside `f` run on one thread. Returns when every part has returned;
+/// a panic in a part is propagated after all parts finished. Called from inside a part (or on
+/// a thread whose GEMMs are limited to one thread), it calls `f(0, 1)` on the current thread. Allocates nothing once the pool is running. (tapeless patch)
+#[cfg(feature = "std")]
+pub fn for_each_part<F>(f: F)
+    where F: Fn(usize, usize) + Sync
+{
+    let parts = num_threads().min(thread_limit());
+    if parts <= 1 {
+        return f(0, 1);
+    }
+    let tp = get_thread_pool().1;
+    let run = |i: usize| with_max_threads(1, || f(i, parts));
+    #[cfg(feature = "threading")]
+    {
+        let g = move |_ctx: ThreadPoolCtx<'_>, i| run(i);
+        if parts >= 4 {
+            tp.join4(&g);
+        } else if parts == 3 {
+            tp.join3l(&g);
+        } else {
+            tp.join(|ctx| g(ctx, 0), |ctx| g(ctx, 1));
+        }
+    }
+    #[cfg(not(feature = "threading"))]
+    {
+        let _ = tp;
+        for i in 0..parts {
+            run(i);
+        }
+    }
 }
 
 struct Registry {
