@@ -70,7 +70,7 @@ def busy_processes():
     busy = []
     for line in out.splitlines()[1:]:
         pid, cpu, comm = line.split(None, 2)
-        if int(pid) not in me and float(cpu) > 20 and "worker" not in comm:
+        if int(pid) not in me and float(cpu) > 20 and "worker" not in comm and comm != "ps":
             busy.append(f"{comm.strip()} ({cpu}%)")
     return busy
 
@@ -197,7 +197,8 @@ def main():
     if mnist:
         p("")
         p("LeNet on MNIST-10k (8,000 training digits), Adam 1e-3, batch 64, shuffled, "
-          f"{args.mnist_epochs} epochs, each framework in a fresh process:")
+          f"{args.mnist_epochs} epochs, then the 2,000 test digits in batches of 64; each "
+          "framework in a fresh process, peak RSS over the whole run (data loading included):")
         p("")
         p("| framework | threads | s per epoch (each) | test accuracy | peak RSS (MiB) |")
         p("|---|---:|---|---:|---:|")

@@ -102,7 +102,7 @@ pub(crate) fn gemm_unchecked<T: Float>(
 
 /// Whether `[m, k] x [k, n]` is worth splitting over the pool's threads.
 fn split(m: usize, k: usize, n: usize) -> bool {
-    threads() > 1 && m.max(n) >= 32 && m * k * n >= 1 << 19
+    threads() > 1 && m.max(n) >= 32 && m * k * n >= 1 << 20
 }
 
 /// [`part_range`] with boundaries at multiples of 8, matrixmultiply's micro-kernel size.

@@ -483,7 +483,13 @@ unsafe fn make_packing_buffer<K>(m: usize, k: usize, n: usize, na: usize)
              nelem, apack_size, bpack_size,
              m,k,n, na);
 
-    (Alloc::new(nelem, K::ALIGNMENT), apack_size, bpack_size)
+    // tapeless patch: the block is allocated at the largest size any product with `na` A
+    // buffers can need (KC x (MC x na + NC)), so the thread's reused block (aligned_alloc.rs)
+    // serves every later GEMM, whatever its shape: a training step at a smaller batch, whose
+    // products are split differently over threads, allocates nothing either. Only the pages
+    // packing writes become resident.
+    let most = K::kc() * (round_up_to(K::mc(), K::MR) * na + round_up_to(K::nc(), K::NR));
+    (Alloc::new(nelem.max(most), K::ALIGNMENT), apack_size, bpack_size)
 }
 
 /// offset the ptr forwards to align to a specific byte count

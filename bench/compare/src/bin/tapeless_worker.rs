@@ -66,8 +66,9 @@ fn mnist(dir: &str, epochs: usize) {
     let test = data.test.images();
     let labels = data.test.labels();
     let mut correct = 0;
-    for start in (0..test.shape()[0]).step_by(500) {
-        let end = (start + 500).min(test.shape()[0]);
+    // Evaluated in batches of 64, as trained, so the network's buffers keep their size.
+    for start in (0..test.shape()[0]).step_by(64) {
+        let end = (start + 64).min(test.shape()[0]);
         let x = test.slice(tapeless::ndarray::s![start..end, .., .., ..]);
         let out = net.forward(x).expect("valid batch");
         for (row, &label) in out
