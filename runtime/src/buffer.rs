@@ -46,8 +46,13 @@ impl<T: Copy + Default> Buffer<T> {
     /// growing it if needed; view them afterwards with [`view`](Buffer::view).
     pub fn copy_from<D: Dimension>(&mut self, x: &ArrayView<'_, T, D>) {
         self.reserve(x.len());
-        for (d, s) in self.data.iter_mut().zip(x.iter()) {
-            *d = *s;
+        match x.as_slice() {
+            Some(contiguous) => self.data[..contiguous.len()].copy_from_slice(contiguous),
+            None => {
+                for (d, s) in self.data.iter_mut().zip(x.iter()) {
+                    *d = *s;
+                }
+            }
         }
     }
 }
