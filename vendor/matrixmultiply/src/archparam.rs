@@ -27,6 +27,14 @@ pub(crate) const S_NC: usize = conf_env_or_default!("MATMUL_SGEMM_NC", archparam
 pub(crate) const S_KC: usize = conf_env_or_default!("MATMUL_SGEMM_KC", archparam_defaults::S_KC);
 pub(crate) const S_MC: usize = conf_env_or_default!("MATMUL_SGEMM_MC", archparam_defaults::S_MC);
 
+// tapeless patch: blocking of the 6x16 f32 FMA kernel (sgemm_kernel.rs); MC a multiple of 6
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+pub(crate) const S_FMA_NC: usize = conf_env_or_default!("MATMUL_SGEMM_FMA_NC", archparam_defaults::S_FMA_NC);
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+pub(crate) const S_FMA_KC: usize = conf_env_or_default!("MATMUL_SGEMM_FMA_KC", archparam_defaults::S_FMA_KC);
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+pub(crate) const S_FMA_MC: usize = conf_env_or_default!("MATMUL_SGEMM_FMA_MC", archparam_defaults::S_FMA_MC);
+
 pub(crate) const D_NC: usize = conf_env_or_default!("MATMUL_DGEMM_NC", archparam_defaults::D_NC);
 pub(crate) const D_KC: usize = conf_env_or_default!("MATMUL_DGEMM_KC", archparam_defaults::D_KC);
 pub(crate) const D_MC: usize = conf_env_or_default!("MATMUL_DGEMM_MC", archparam_defaults::D_MC);

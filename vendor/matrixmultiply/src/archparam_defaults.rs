@@ -33,6 +33,18 @@ pub const S_KC: usize = 256;
 /// Size of A~ is KC x MC
 pub const S_MC: usize = 64;
 
+/// The 6x16 f32 FMA kernel's NC, KC and MC (tapeless patch): a kc x 16 panel of B~ stays in
+/// L1 while the kernel runs over the 6-row panels of A~ (MC x KC, in L2); MC is a multiple of
+/// 6 so that no block ends in a partial tile.
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+pub const S_FMA_NC: usize = 1024;
+/// See S_FMA_NC
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+pub const S_FMA_KC: usize = 256;
+/// See S_FMA_NC
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+pub const S_FMA_MC: usize = 240;
+
 /// Columns in C, B that we handle at a time. (5th loop)
 ///
 /// Cuts B into B0, B1, .. Bj, .. B_NC

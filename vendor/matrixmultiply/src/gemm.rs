@@ -222,8 +222,9 @@ impl<T> GemmSelect<T> for GemmParameters<T> {
 
 #[cfg(not(has_avx512))]
 const KERNEL_MAX_MR: usize = 8;
+// tapeless patch: 16 for the 6x16 f32 FMA kernel
 #[cfg(not(has_avx512))]
-const KERNEL_MAX_NR: usize = 8;
+const KERNEL_MAX_NR: usize = 16;
 // Widen MR and NR when AVX-512 is enabled
 #[cfg(has_avx512)]
 const KERNEL_MAX_MR: usize = 16;
@@ -247,7 +248,11 @@ fn ensure_kernel_params<K>()
     assert!(mr * nr * size_of::<K::Elem>() <= KERNEL_MAX_SIZE);
     assert!(K::ALIGNMENT <= KERNEL_MAX_ALIGN);
     // one row/col of the kernel is limiting the max align we can provide
-    let max_align = size_of::<K::Elem>() * min(mr, nr);
+    // tapeless patch: only B~'s panels (NR x kc apart) are aligned for sure; A~'s panels are
+    // too when MR x size is a multiple of the alignment, which holds for every kernel except
+    // the 6x16 f32 FMA kernel, which only broadcasts from A~. (A~ blocks are rounded up to
+    // the alignment, make_packing_buffer, so B~ always starts aligned.)
+    let max_align = size_of::<K::Elem>() * nr;
     assert!(K::ALIGNMENT <= max_align);
 
     assert!(K::MR <= K::mc());
@@ -346,8 +351,9 @@ unsafe fn gemm_loop<K>(
 }
 
 // set up buffer for masked (redirected output of) kernel
+// tapeless patch: 6 x 16 x 4 for the 6x16 f32 FMA kernel
 #[cfg(not(has_avx512))]
-const KERNEL_MAX_SIZE: usize = 8 * 8 * 4;
+const KERNEL_MAX_SIZE: usize = 6 * 16 * 4;
 #[cfg(has_avx512)]
 const KERNEL_MAX_SIZE: usize = 16 * 16 * 4;
 #[cfg(not(has_avx512))]
@@ -439,7 +445,11 @@ unsafe fn gemm_packed<K>(nc: usize, kc: usize, mc: usize,
                 // GEMM KERNEL
                 // NOTE: For the rust kernels, it performs better to simply
                 // always use the masked kernel function!
-                if K::ALWAYS_MASKED || nr_ < nr || mr_ < mr {
+                if K::EDGE_KERNEL && !K::ALWAYS_MASKED && (nr_ < nr || mr_ < mr) {
+                    // tapeless patch: the kernel handles partial tiles itself
+                    K::kernel_edge(kc, alpha, app.ptr(), bpp.ptr(), beta, c.ptr(), rsc, csc,
+                                   mr_, nr_);
+                } else if K::ALWAYS_MASKED || nr_ < nr || mr_ < mr {
                     masked_kernel::<_, K>(kc, alpha, app.ptr(), bpp.ptr(),
                                           beta, c.ptr(), rsc, csc,
                                           mr_, nr_, mask_buf);
@@ -474,7 +484,9 @@ unsafe fn make_packing_buffer<K>(m: usize, k: usize, n: usize, na: usize)
     // round up to multiple of kc
     debug_assert_ne!(na, 0);
     debug_assert!(na <= 128);
-    let apack_size = k * round_up_to(m, K::MR);
+    // tapeless patch: A~ rounded up to the alignment, so B~ after it is aligned also when
+    // MR x size is not a multiple of it (the 6x16 f32 FMA kernel)
+    let apack_size = round_up_to(k * round_up_to(m, K::MR), align_elems::<K>());
     let bpack_size = k * round_up_to(n, K::NR);
     let nelem = apack_size * na + bpack_size;
 
@@ -488,8 +500,15 @@ unsafe fn make_packing_buffer<K>(m: usize, k: usize, n: usize, na: usize)
     // serves every later GEMM, whatever its shape: a training step at a smaller batch, whose
     // products are split differently over threads, allocates nothing either. Only the pages
     // packing writes become resident.
-    let most = K::kc() * (round_up_to(K::mc(), K::MR) * na + round_up_to(K::nc(), K::NR));
+    let most = round_up_to(K::kc() * round_up_to(K::mc(), K::MR), align_elems::<K>()) * na
+        + K::kc() * round_up_to(K::nc(), K::NR);
     (Alloc::new(nelem.max(most), K::ALIGNMENT), apack_size, bpack_size)
+}
+
+/// The kernel's alignment in elements (at least 1). (tapeless patch)
+#[inline(always)]
+fn align_elems<K: GemmKernel>() -> usize {
+    Ord::max(K::ALIGNMENT / size_of::<K::Elem>(), 1)
 }
 
 /// offset the ptr forwards to align to a specific byte count

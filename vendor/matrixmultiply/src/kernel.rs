@@ -29,6 +29,10 @@ pub(crate) trait GemmKernel {
     /// Whether to always use the masked wrapper around the kernel.
     const ALWAYS_MASKED: bool = true;
 
+    /// Whether partial tiles (at the edges of C) are computed by `kernel_edge` instead of the
+    /// masked wrapper around `kernel`. (tapeless patch)
+    const EDGE_KERNEL: bool = false;
+
     // These should ideally be tuned per kernel and per microarch
     #[inline(always)]
     fn nc() -> usize { archparam::S_NC }
@@ -90,6 +94,23 @@ pub(crate) trait GemmKernel {
         b: *const Self::Elem,
         beta: Self::Elem,
         c: *mut Self::Elem, rsc: isize, csc: isize);
+
+    /// Like `kernel`, but reads and writes only the first `rows` x `cols` of C (rows <= MR,
+    /// cols <= NR); a and b are packed and zero padded as for `kernel`. Called only if
+    /// `EDGE_KERNEL`. (tapeless patch)
+    #[inline(always)]
+    unsafe fn kernel_edge(
+        k: usize,
+        alpha: Self::Elem,
+        a: *const Self::Elem,
+        b: *const Self::Elem,
+        beta: Self::Elem,
+        c: *mut Self::Elem, rsc: isize, csc: isize,
+        rows: usize, cols: usize)
+    {
+        let _ = (k, alpha, a, b, beta, c, rsc, csc, rows, cols);
+        unreachable!("kernel_edge without EDGE_KERNEL")
+    }
 }
 
 pub(crate) trait Element : Copy + Send + Sync {
@@ -198,15 +219,19 @@ pub(crate) trait ConstNum {
 #[cfg(feature = "cgemm")]
 pub(crate) struct U2;
 pub(crate) struct U4;
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+pub(crate) struct U6;
 pub(crate) struct U8;
-#[cfg(has_avx512)]
+#[cfg(any(has_avx512, target_arch="x86", target_arch="x86_64"))]
 pub(crate) struct U16;
 
 #[cfg(feature = "cgemm")]
 impl ConstNum for U2 { const VALUE: usize = 2; }
 impl ConstNum for U4 { const VALUE: usize = 4; }
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+impl ConstNum for U6 { const VALUE: usize = 6; }
 impl ConstNum for U8 { const VALUE: usize = 8; }
-#[cfg(has_avx512)]
+#[cfg(any(has_avx512, target_arch="x86", target_arch="x86_64"))]
 impl ConstNum for U16 { const VALUE: usize = 16; }
 
 

@@ -14,6 +14,11 @@ use core::ptr::copy_nonoverlapping;
 use crate::kernel::ConstNum;
 use crate::kernel::Element;
 
+#[cfg(target_arch="x86")]
+use core::arch::x86::*;
+#[cfg(target_arch="x86_64")]
+use core::arch::x86_64::*;
+
 /// An internal wrapper around a valid mutable pointer to uninitialized memory
 #[repr(transparent)]
 pub(crate) struct PackSlice<'a, T>(&'a mut [MaybeUninit<T>]);
@@ -75,76 +80,138 @@ pub(crate) unsafe fn pack_avx2<MR, T>(kc: usize, mc: usize, pack: PackSlice<T>,
     where T: Element,
           MR: ConstNum,
 {
-    // tapeless patch: f32 panels of 8 whose rows are contiguous along `kc` (a transposed
-    // operand, e.g. B = Wᵀ) are packed by 8x8 register transposes instead of element by element.
-    if core::mem::size_of::<T>() == 4 && MR::VALUE == 8 && csa == 1 && rsa != 1 && mc >= 8 {
-        let full = mc / 8;
-        let pack = pack.as_mut_ptr();
-        pack_rows8_f32_avx2(kc, full, pack as *mut f32, a as *const f32, rsa);
-        let rest = mc % 8;
-        if rest > 0 {
-            let tail = PackSlice::from(pack.add(full * 8 * kc), 8 * kc);
-            pack_impl::<MR, T>(kc, rest, tail, a.stride_offset(rsa, full * 8), rsa, csa);
-        }
+    // tapeless patch: f32 panels of 6, 8 or 16 whose rows are contiguous along `kc` (a
+    // row major A, a transposed B = Wᵀ) are packed by register transposes (6x8 or 8x8)
+    // instead of element by element.
+    if core::mem::size_of::<T>() == 4 && matches!(MR::VALUE, 6 | 8 | 16) && csa == 1 && rsa != 1
+    {
+        pack_rows_f32_avx2::<MR>(kc, mc, pack.as_mut_ptr() as *mut f32, a as *const f32, rsa);
         return;
     }
     pack_impl::<MR, T>(kc, mc, pack, a, rsa, csa)
 }
 
-/// Packs `panels` panels of 8 rows (rows `rsa` apart, each contiguous along `kc`) as
-/// [`pack_impl`] does: for each panel, for each `j < kc`, the 8 rows' element `j`.
-/// (tapeless patch)
+/// Packs `mc` rows (`rsa` apart, each contiguous along `kc`) in panels of MR (6, 8 or 16) as
+/// [`pack_impl`] does: for each panel, for each `j < kc`, the MR rows' element `j`, where rows
+/// past `mc` are zero. (tapeless patch)
 #[cfg(any(target_arch="x86", target_arch="x86_64"))]
 #[target_feature(enable="avx2")]
-unsafe fn pack_rows8_f32_avx2(kc: usize, panels: usize, pack: *mut f32, a: *const f32,
-                              rsa: isize)
+unsafe fn pack_rows_f32_avx2<MR: ConstNum>(kc: usize, mc: usize, pack: *mut f32,
+                                           a: *const f32, rsa: isize)
 {
-    #[cfg(target_arch="x86")]
-    use core::arch::x86::*;
-    #[cfg(target_arch="x86_64")]
-    use core::arch::x86_64::*;
+    let mr = MR::VALUE;
     let mut p = pack;
-    for ir in 0..panels {
-        let rows: [*const f32; 8] =
-            core::array::from_fn(|i| a.offset((ir * 8 + i) as isize * rsa));
+    for ir in 0..(mc + mr - 1) / mr {
+        let panel = a.offset((ir * mr) as isize * rsa);
+        // rows of this panel that exist
+        let valid = Ord::min(mr, mc - ir * mr);
         let mut j = 0;
+        while j + 8 <= kc && mr == 6 {
+            let v: [__m256; 6] = core::array::from_fn(|i| {
+                if i < valid {
+                    _mm256_loadu_ps(panel.offset(i as isize * rsa).add(j))
+                } else {
+                    _mm256_setzero_ps()
+                }
+            });
+            transpose6x8_f32(v, p);
+            p = p.add(8 * mr);
+            j += 8;
+        }
         while j + 8 <= kc {
-            let v: [__m256; 8] = core::array::from_fn(|i| _mm256_loadu_ps(rows[i].add(j)));
-            let u0 = _mm256_unpacklo_ps(v[0], v[1]);
-            let u1 = _mm256_unpackhi_ps(v[0], v[1]);
-            let u2 = _mm256_unpacklo_ps(v[2], v[3]);
-            let u3 = _mm256_unpackhi_ps(v[2], v[3]);
-            let u4 = _mm256_unpacklo_ps(v[4], v[5]);
-            let u5 = _mm256_unpackhi_ps(v[4], v[5]);
-            let u6 = _mm256_unpacklo_ps(v[6], v[7]);
-            let u7 = _mm256_unpackhi_ps(v[6], v[7]);
-            let s0 = _mm256_shuffle_ps::<0x44>(u0, u2);
-            let s1 = _mm256_shuffle_ps::<0xEE>(u0, u2);
-            let s2 = _mm256_shuffle_ps::<0x44>(u1, u3);
-            let s3 = _mm256_shuffle_ps::<0xEE>(u1, u3);
-            let s4 = _mm256_shuffle_ps::<0x44>(u4, u6);
-            let s5 = _mm256_shuffle_ps::<0xEE>(u4, u6);
-            let s6 = _mm256_shuffle_ps::<0x44>(u5, u7);
-            let s7 = _mm256_shuffle_ps::<0xEE>(u5, u7);
-            _mm256_storeu_ps(p, _mm256_permute2f128_ps::<0x20>(s0, s4));
-            _mm256_storeu_ps(p.add(8), _mm256_permute2f128_ps::<0x20>(s1, s5));
-            _mm256_storeu_ps(p.add(16), _mm256_permute2f128_ps::<0x20>(s2, s6));
-            _mm256_storeu_ps(p.add(24), _mm256_permute2f128_ps::<0x20>(s3, s7));
-            _mm256_storeu_ps(p.add(32), _mm256_permute2f128_ps::<0x31>(s0, s4));
-            _mm256_storeu_ps(p.add(40), _mm256_permute2f128_ps::<0x31>(s1, s5));
-            _mm256_storeu_ps(p.add(48), _mm256_permute2f128_ps::<0x31>(s2, s6));
-            _mm256_storeu_ps(p.add(56), _mm256_permute2f128_ps::<0x31>(s3, s7));
-            p = p.add(64);
+            // groups of 8 rows
+            for g in 0..mr / 8 {
+                let v: [__m256; 8] = core::array::from_fn(|i| {
+                    let row = g * 8 + i;
+                    if row < valid {
+                        _mm256_loadu_ps(panel.offset(row as isize * rsa).add(j))
+                    } else {
+                        _mm256_setzero_ps()
+                    }
+                });
+                let t = transpose8x8_f32(v);
+                let q = p.add(g * 8);
+                for jj in 0..8 {
+                    _mm256_storeu_ps(q.add(jj * mr), t[jj]);
+                }
+            }
+            p = p.add(8 * mr);
             j += 8;
         }
         while j < kc {
-            for row in rows {
-                *p = *row.add(j);
+            for i in 0..mr {
+                *p = if i < valid { *panel.offset(i as isize * rsa).add(j) } else { 0. };
                 p = p.add(1);
             }
             j += 1;
         }
     }
+}
+
+/// Stores 6 vectors of 8 (rows) transposed, as 8 groups of 6 (columns), at `q`.
+/// (tapeless patch)
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+#[target_feature(enable="avx")]
+#[inline]
+unsafe fn transpose6x8_f32(v: [__m256; 6], q: *mut f32) {
+    // Pairs of rows interleaved: (r0[j], r1[j]) as one f64 lane a_j; lo: j = 0, 1 | 4, 5,
+    // hi: j = 2, 3 | 6, 7. Likewise b_j from rows 2, 3 and c_j from rows 4, 5.
+    let lo = |x, y| _mm256_castps_pd(_mm256_unpacklo_ps(x, y));
+    let hi = |x, y| _mm256_castps_pd(_mm256_unpackhi_ps(x, y));
+    let (a, b, c) = (lo(v[0], v[1]), lo(v[2], v[3]), lo(v[4], v[5]));
+    let (a2, b2, c2) = (hi(v[0], v[1]), hi(v[2], v[3]), hi(v[4], v[5]));
+    // a0 b0 | a4 b4,  c0 a1 | c4 a5,  b1 c1 | b5 c5 (and j + 2 from the hi pairs)
+    let x = _mm256_unpacklo_pd(a, b);
+    let y = _mm256_blend_pd::<0b1010>(c, a);
+    let z = _mm256_unpackhi_pd(b, c);
+    let x2 = _mm256_unpacklo_pd(a2, b2);
+    let y2 = _mm256_blend_pd::<0b1010>(c2, a2);
+    let z2 = _mm256_unpackhi_pd(b2, c2);
+    // in memory: a0 b0 c0 a1 b1 c1 a2 b2 c2 a3 b3 c3, then the same for j + 4
+    let out = [
+        _mm256_permute2f128_pd::<0x20>(x, y),
+        _mm256_permute2f128_pd::<0x20>(z, x2),
+        _mm256_permute2f128_pd::<0x20>(y2, z2),
+        _mm256_permute2f128_pd::<0x31>(x, y),
+        _mm256_permute2f128_pd::<0x31>(z, x2),
+        _mm256_permute2f128_pd::<0x31>(y2, z2),
+    ];
+    for i in 0..6 {
+        _mm256_storeu_ps(q.add(8 * i), _mm256_castpd_ps(out[i]));
+    }
+}
+
+/// Transposes 8 vectors of 8 (rows) to 8 vectors of 8 (columns). (tapeless patch)
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+#[target_feature(enable="avx")]
+#[inline]
+unsafe fn transpose8x8_f32(v: [__m256; 8]) -> [__m256; 8] {
+    let u0 = _mm256_unpacklo_ps(v[0], v[1]);
+    let u1 = _mm256_unpackhi_ps(v[0], v[1]);
+    let u2 = _mm256_unpacklo_ps(v[2], v[3]);
+    let u3 = _mm256_unpackhi_ps(v[2], v[3]);
+    let u4 = _mm256_unpacklo_ps(v[4], v[5]);
+    let u5 = _mm256_unpackhi_ps(v[4], v[5]);
+    let u6 = _mm256_unpacklo_ps(v[6], v[7]);
+    let u7 = _mm256_unpackhi_ps(v[6], v[7]);
+    let s0 = _mm256_shuffle_ps::<0x44>(u0, u2);
+    let s1 = _mm256_shuffle_ps::<0xEE>(u0, u2);
+    let s2 = _mm256_shuffle_ps::<0x44>(u1, u3);
+    let s3 = _mm256_shuffle_ps::<0xEE>(u1, u3);
+    let s4 = _mm256_shuffle_ps::<0x44>(u4, u6);
+    let s5 = _mm256_shuffle_ps::<0xEE>(u4, u6);
+    let s6 = _mm256_shuffle_ps::<0x44>(u5, u7);
+    let s7 = _mm256_shuffle_ps::<0xEE>(u5, u7);
+    [
+        _mm256_permute2f128_ps::<0x20>(s0, s4),
+        _mm256_permute2f128_ps::<0x20>(s1, s5),
+        _mm256_permute2f128_ps::<0x20>(s2, s6),
+        _mm256_permute2f128_ps::<0x20>(s3, s7),
+        _mm256_permute2f128_ps::<0x31>(s0, s4),
+        _mm256_permute2f128_ps::<0x31>(s1, s5),
+        _mm256_permute2f128_ps::<0x31>(s2, s6),
+        _mm256_permute2f128_ps::<0x31>(s3, s7),
+    ]
 }
 
 /// Specialized for AVX-512

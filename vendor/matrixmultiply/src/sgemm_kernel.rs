@@ -9,8 +9,10 @@
 use crate::kernel::GemmKernel;
 use crate::kernel::GemmSelect;
 use crate::kernel::{U4, U8};
-#[cfg(has_avx512)]
+#[cfg(any(has_avx512, target_arch="x86", target_arch="x86_64"))]
 use crate::kernel::U16;
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+use crate::kernel::U6;
 #[cfg(any(target_arch="x86", target_arch="x86_64", target_arch="aarch64", target_arch="wasm32"))]
 use crate::kernel_util::preferential_transpose;
 use crate::kernel_util::at;
@@ -21,7 +23,7 @@ use core::arch::x86::*;
 #[cfg(target_arch="x86_64")]
 use core::arch::x86_64::*;
 #[cfg(any(target_arch="x86", target_arch="x86_64"))]
-use crate::x86::{FusedMulAdd, AvxMulAdd, SMultiplyAdd};
+use crate::x86::{AvxMulAdd, SMultiplyAdd};
 
 #[cfg(any(target_arch="x86", target_arch="x86_64"))]
 use crate::packing::PackSlice;
@@ -111,22 +113,28 @@ impl GemmKernel for KernelAvx {
     }
 }
 
+// tapeless patch: 6 rows of A (broadcast) x 16 columns of B (two vectors) in 12 accumulators,
+// as BLIS' and OpenBLAS' Haswell sgemm, instead of the AVX kernel's 8x8 with permutes: one
+// broadcast per 2 FMAs and no shuffles, so the FMA pipes stay busy.
 #[cfg(any(target_arch="x86", target_arch="x86_64"))]
 impl GemmKernel for KernelFmaAvx2 {
     type Elem = T;
 
-    type MRTy = <KernelAvx as GemmKernel>::MRTy;
-    type NRTy = <KernelAvx as GemmKernel>::NRTy;
+    type MRTy = U6;
+    type NRTy = U16;
 
-    const ALIGNMENT: usize = KernelAvx::ALIGNMENT;
-    const ALWAYS_MASKED: bool = KernelAvx::ALWAYS_MASKED;
+    // B~'s rows of 16 are loaded aligned; A~ is only broadcast from
+    const ALIGNMENT: usize = 32;
+    const ALWAYS_MASKED: bool = false;
+    // partial tiles are computed and stored by the kernel itself, not through a buffer
+    const EDGE_KERNEL: bool = true;
 
     #[inline(always)]
-    fn nc() -> usize { archparam::S_NC }
+    fn nc() -> usize { archparam::S_FMA_NC }
     #[inline(always)]
-    fn kc() -> usize { archparam::S_KC }
+    fn kc() -> usize { archparam::S_FMA_KC }
     #[inline(always)]
-    fn mc() -> usize { archparam::S_MC }
+    fn mc() -> usize { archparam::S_FMA_MC }
 
     #[inline]
     unsafe fn pack_mr(kc: usize, mc: usize, pack: PackSlice<Self::Elem>,
@@ -153,6 +161,18 @@ impl GemmKernel for KernelFmaAvx2 {
         beta: T,
         c: *mut T, rsc: isize, csc: isize) {
         kernel_target_fma(k, alpha, a, b, beta, c, rsc, csc)
+    }
+
+    #[inline(always)]
+    unsafe fn kernel_edge(
+        k: usize,
+        alpha: T,
+        a: *const T,
+        b: *const T,
+        beta: T,
+        c: *mut T, rsc: isize, csc: isize,
+        rows: usize, cols: usize) {
+        kernel_target_fma_edge(k, alpha, a, b, beta, c, rsc, csc, rows, cols)
     }
 }
 
@@ -288,11 +308,172 @@ impl GemmKernel for KernelWasmSimd {
 
 // no inline for unmasked kernels
 #[cfg(any(target_arch="x86", target_arch="x86_64"))]
-#[target_feature(enable="fma")]
+#[target_feature(enable="fma,avx2")]
 unsafe fn kernel_target_fma(k: usize, alpha: T, a: *const T, b: *const T,
                             beta: T, c: *mut T, rsc: isize, csc: isize)
 {
-    kernel_x86_avx::<FusedMulAdd>(k, alpha, a, b, beta, c, rsc, csc)
+    kernel_fma_6x16::<6, 2>(k, alpha, a, b, beta, c, rsc, csc, KernelFmaAvx2::NR)
+}
+
+/// The 6x16 FMA kernel for a partial tile: only C's first `rows` x `cols` are read and
+/// written (A~ and B~ are zero padded), and only `rows` rows and the 8-column halves that
+/// hold `cols` columns are computed, so a tile of 4 rows costs 4/6 of a full one.
+/// (tapeless patch)
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+#[target_feature(enable="fma,avx2")]
+unsafe fn kernel_target_fma_edge(k: usize, alpha: T, a: *const T, b: *const T,
+                                 beta: T, c: *mut T, rsc: isize, csc: isize,
+                                 rows: usize, cols: usize)
+{
+    macro_rules! by_rows {
+        ($halves:expr) => {
+            match rows {
+                1 => kernel_fma_6x16::<1, $halves>(k, alpha, a, b, beta, c, rsc, csc, cols),
+                2 => kernel_fma_6x16::<2, $halves>(k, alpha, a, b, beta, c, rsc, csc, cols),
+                3 => kernel_fma_6x16::<3, $halves>(k, alpha, a, b, beta, c, rsc, csc, cols),
+                4 => kernel_fma_6x16::<4, $halves>(k, alpha, a, b, beta, c, rsc, csc, cols),
+                5 => kernel_fma_6x16::<5, $halves>(k, alpha, a, b, beta, c, rsc, csc, cols),
+                _ => kernel_fma_6x16::<6, $halves>(k, alpha, a, b, beta, c, rsc, csc, cols),
+            }
+        }
+    }
+    debug_assert!(rows >= 1 && rows <= KernelFmaAvx2::MR && cols >= 1);
+    if cols <= 8 {
+        by_rows!(1)
+    } else {
+        by_rows!(2)
+    }
+}
+
+/// The 6x16 FMA kernel (tapeless patch): the first `ROWS` rows and `cols` columns of C
+/// ← α A B + β C, computing `HALVES` (1 or 2) vectors of 8 columns per row. C's rows are read
+/// and written with vector loads and stores when `csc == 1` (row major C; the columns of a
+/// partial vector by pieces), else through a temporary row.
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+#[inline(always)]
+unsafe fn kernel_fma_6x16<const ROWS: usize, const HALVES: usize>(
+    k: usize, alpha: T, a: *const T, b: *const T, beta: T, c: *mut T, rsc: isize, csc: isize,
+    cols: usize)
+{
+    const MR: usize = KernelFmaAvx2::MR;
+    const NR: usize = KernelFmaAvx2::NR;
+    debug_assert_ne!(k, 0);
+    debug_assert!(ROWS <= MR && cols <= 8 * HALVES);
+    let full = ROWS == MR && cols == NR;
+
+    macro_rules! c {
+        ($i:expr, $j:expr) => (c.offset(rsc * $i as isize + csc * $j as isize));
+    }
+
+    // Start fetching C's rows (each may straddle two lines), needed after the k loop: rows of a
+    // row major C with a power of two stride share an L1 set and miss there
+    for i in 0..ROWS {
+        _mm_prefetch::<_MM_HINT_T0>(c![i, 0] as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(c![i, cols - 1] as *const i8);
+    }
+
+    // ab[i] holds row i of the tile: columns 0..8 and 8..16
+    let mut ab = [[_mm256_setzero_ps(); 2]; ROWS];
+    let (mut a, mut b) = (a, b);
+
+    // Compute A B. B~'s rows are 64 bytes apart from an aligned start
+    unroll_by!(4 => k, {
+        let b0 = _mm256_load_ps(b);
+        let b1 = if HALVES == 2 { _mm256_load_ps(b.add(8)) } else { b0 };
+        for i in 0..ROWS {
+            let ai = _mm256_broadcast_ss(&*a.add(i));
+            ab[i][0] = _mm256_fmadd_ps(ai, b0, ab[i][0]);
+            if HALVES == 2 {
+                ab[i][1] = _mm256_fmadd_ps(ai, b1, ab[i][1]);
+            }
+        }
+        a = a.add(MR);
+        b = b.add(NR);
+    });
+
+    // C ← α A B + β C; when β == 0 the kernel must not read C
+    let alphav = _mm256_set1_ps(alpha);
+    let betav = _mm256_set1_ps(beta);
+    if csc == 1 && full {
+        if beta == 0. {
+            for i in 0..ROWS {
+                _mm256_storeu_ps(c![i, 0], _mm256_mul_ps(alphav, ab[i][0]));
+                _mm256_storeu_ps(c![i, 8], _mm256_mul_ps(alphav, ab[i][1]));
+            }
+        } else {
+            for i in 0..ROWS {
+                let c0 = _mm256_mul_ps(_mm256_loadu_ps(c![i, 0]), betav);
+                let c1 = _mm256_mul_ps(_mm256_loadu_ps(c![i, 8]), betav);
+                _mm256_storeu_ps(c![i, 0], _mm256_fmadd_ps(alphav, ab[i][0], c0));
+                _mm256_storeu_ps(c![i, 8], _mm256_fmadd_ps(alphav, ab[i][1], c1));
+            }
+        }
+    } else if csc == 1 {
+        // Whole vectors where all 8 columns exist, else the first `rest` lanes only (by
+        // pieces: masked stores take ~12 cycles each on Zen 3)
+        for i in 0..ROWS {
+            for h in 0..HALVES {
+                let ch = c![i, 8 * h];
+                let rest = cols - 8 * h;
+                if rest >= 8 {
+                    let mut r = _mm256_mul_ps(alphav, ab[i][h]);
+                    if beta != 0. {
+                        let cv = _mm256_mul_ps(_mm256_loadu_ps(ch), betav);
+                        r = _mm256_fmadd_ps(alphav, ab[i][h], cv);
+                    }
+                    _mm256_storeu_ps(ch, r);
+                } else if rest > 0 {
+                    let mut r = _mm256_mul_ps(alphav, ab[i][h]);
+                    if beta != 0. {
+                        let mut tmp = [0.; 8];
+                        for j in 0..rest { tmp[j] = *ch.add(j); }
+                        let cv = _mm256_mul_ps(_mm256_loadu_ps(tmp.as_ptr()), betav);
+                        r = _mm256_fmadd_ps(alphav, ab[i][h], cv);
+                    }
+                    store_first_f32(ch, r, rest);
+                }
+            }
+        }
+    } else {
+        for i in 0..ROWS {
+            let mut tmp = [0.; NR];
+            let t = tmp.as_mut_ptr();
+            if beta == 0. {
+                _mm256_storeu_ps(t, _mm256_mul_ps(alphav, ab[i][0]));
+                _mm256_storeu_ps(t.add(8), _mm256_mul_ps(alphav, ab[i][1]));
+            } else {
+                for j in 0..cols { tmp[j] = *c![i, j]; }
+                let c0 = _mm256_mul_ps(_mm256_loadu_ps(t), betav);
+                let c1 = _mm256_mul_ps(_mm256_loadu_ps(t.add(8)), betav);
+                _mm256_storeu_ps(t, _mm256_fmadd_ps(alphav, ab[i][0], c0));
+                _mm256_storeu_ps(t.add(8), _mm256_fmadd_ps(alphav, ab[i][1], c1));
+            }
+            for j in 0..cols { *c![i, j] = tmp[j]; }
+        }
+    }
+}
+
+/// Stores the first `n` (< 8) lanes of `v` at `p`. (tapeless patch)
+#[cfg(any(target_arch="x86", target_arch="x86_64"))]
+#[inline(always)]
+unsafe fn store_first_f32(mut p: *mut T, v: __m256, mut n: usize) {
+    debug_assert!(n < 8);
+    let mut x = _mm256_castps256_ps128(v);
+    if n >= 4 {
+        _mm_storeu_ps(p, x);
+        x = _mm256_extractf128_ps::<1>(v);
+        p = p.add(4);
+        n -= 4;
+    }
+    if n >= 2 {
+        _mm_store_sd(p as *mut f64, _mm_castps_pd(x));
+        x = _mm_movehl_ps(x, x);
+        p = p.add(2);
+        n -= 2;
+    }
+    if n == 1 {
+        _mm_store_ss(p, x);
+    }
 }
 
 // no inline for unmasked kernels
