@@ -263,11 +263,8 @@ pub fn expand(net: &Network) -> TokenStream {
         let source = if i == 0 {
             if matches!(s.kind, StageKind::Linear | StageKind::Conv2d) {
                 // Kept for backward (the weight gradient needs it): one contiguous copy.
-                let x_shape = batch_shape(input_dims);
-                let len = lit(input_dims.iter().product());
                 forward.push(quote! {
-                    b.input.reserve(n * #len);
-                    b.input.view_mut(#x_shape).assign(&x);
+                    b.input.copy_from(&x);
                 });
                 quote!(b.input.view(#in_shape))
             } else {

@@ -23,7 +23,11 @@ impl<T: Float, D: Dimension> Param<T, D> {
     }
 
     pub fn zero_grad(&mut self) {
-        self.grad.fill(T::zero());
+        // A slice fill is a memset; ndarray's `fill` goes element by element.
+        match self.grad.as_slice_memory_order_mut() {
+            Some(grad) => grad.fill(T::zero()),
+            None => self.grad.fill(T::zero()),
+        }
     }
 
     /// The number of scalars in the parameter.

@@ -70,6 +70,23 @@ fn small_gemm_impl<T: Float, const FMA: bool>(
     // Dot products of contiguous rows of A and columns of B, when that is the layout.
     let dots = a.ncols() <= 1 || a.strides()[1] == 1;
     let dots = dots && (b.nrows() <= 1 || b.strides()[0] == 1) && k >= 16;
+    // A few columns of C from columns of A (`dZᵀ X`, the weight gradient of a layer with few
+    // inputs): the transposed problem on the stack, rows of C as sums of rows of Aᵀ, so the
+    // sums run across a vector rather than as one long chain per entry. With one block of
+    // `k`, `alpha·acc + beta·C` after the fact rounds as inside.
+    let m = a.nrows();
+    if n < 8 && m >= 8 && k <= KC && m * n <= PACK && a.strides()[0] == 1 {
+        let mut sums = [T::zero(); PACK];
+        let mut sums_t = ArrayViewMut2::from_shape((n, m), &mut sums[..m * n]).expect("n x m");
+        axpy_rows::<T, FMA>(T::one(), b.t(), a.t(), T::zero(), &mut sums_t);
+        for j in 0..n {
+            for i in 0..m {
+                let out = &mut c[[i, j]];
+                *out = combine(alpha, sums[j * m + i], beta, *out);
+            }
+        }
+        return;
+    }
     // Each row of C a sum of rows of B: B and C rows contiguous.
     if !dots && rows_contiguous(&b) && rows_contiguous(&c.view()) {
         return axpy_rows::<T, FMA>(alpha, a, b, beta, c);
@@ -80,21 +97,42 @@ fn small_gemm_impl<T: Float, const FMA: bool>(
     if !dots && rows_contiguous(&at) && rows_contiguous(&ct.view()) {
         return axpy_rows::<T, FMA>(alpha, bt, at, beta, &mut ct);
     }
+    // One column of C from rows of A (`H w`, a Linear layer of width 1): the transposed
+    // problem, a row vector times columns, eight dot products at once below.
+    if n == 1 && m >= 8 && dots {
+        return dot_rows::<T, FMA>(alpha, bt, at, beta, &mut ct);
+    }
     // A small B read by columns: copied to the stack by rows, then as above.
     if k * n <= PACK && rows_contiguous(&c.view()) && !(m_is_one(&a) && dots) {
         let mut packed = [T::zero(); PACK];
-        for (l, row) in b.rows().into_iter().enumerate() {
-            for (d, &v) in packed[l * n..(l + 1) * n].iter_mut().zip(row.iter()) {
-                *d = v;
+        let (rows, cols) = (b.strides()[0], b.strides()[1]);
+        for l in 0..k {
+            for j in 0..n {
+                // SAFETY: `l < k`, `j < n`: within the view.
+                packed[l * n + j] =
+                    unsafe { *b.as_ptr().offset(l as isize * rows + j as isize * cols) };
             }
         }
         let bp = ArrayView2::from_shape((k, n), &packed[..k * n]).expect("k x n elements");
         return axpy_rows::<T, FMA>(alpha, a, bp, beta, c);
     }
-    let m = a.nrows();
     if m == 1 && dots {
         return gemv_dots::<T, FMA>(alpha, a, b, beta, c);
     }
+    dot_rows::<T, FMA>(alpha, a, b, beta, c)
+}
+
+/// Every entry of C as a dot product of a row of A and a column of B, eight columns at a time
+/// where [`dot8_f32`] can.
+#[inline(always)]
+fn dot_rows<T: Float, const FMA: bool>(
+    alpha: T,
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    beta: T,
+    c: &mut ArrayViewMut2<'_, T>,
+) {
+    let (m, (k, n)) = (a.nrows(), b.dim());
     for i in 0..m {
         let a_row = a.row(i);
         let mut j0 = 0;
@@ -378,7 +416,9 @@ unsafe fn dot8_avx2(
 }
 
 /// Rows of B and C contiguous: `C[i] <- alpha Σₗ A[i, l] B[l] + beta C[i]`, accumulated on the
-/// stack [`NB`] columns at a time.
+/// stack [`NB`] columns at a time, then 8, then 1 (fixed widths the compiler keeps in vector
+/// registers). Raw pointers: at these sizes, per-row view bookkeeping costs more than the
+/// arithmetic.
 #[inline(always)]
 fn axpy_rows<T: Float, const FMA: bool>(
     alpha: T,
@@ -387,50 +427,186 @@ fn axpy_rows<T: Float, const FMA: bool>(
     beta: T,
     c: &mut ArrayViewMut2<'_, T>,
 ) {
-    let (k, n) = b.dim();
-    let b_rows = b.strides()[0];
-    let b_ptr = b.as_ptr();
-    for (i, mut c_row) in c.rows_mut().into_iter().enumerate() {
-        let a_row = a.row(i);
-        let c_row = c_row.as_slice_mut().expect("rows of C are contiguous");
-        for j0 in (0..n).step_by(NB) {
-            let width = NB.min(n - j0);
-            let c_part = &mut c_row[j0..j0 + width];
-            for (block, k0) in (0..k.max(1)).step_by(KC).enumerate() {
-                // matrixmultiply's update of C after each block: the user's beta first, 1 after.
-                let beta = if block == 0 { beta } else { T::one() };
-                let ls = k0..(k0 + KC).min(k);
-                // SAFETY: row `l < k` of B, columns `j0..j0 + width ≤ n`, contiguous.
-                let b_part = |l: usize| unsafe {
-                    std::slice::from_raw_parts(b_ptr.offset(l as isize * b_rows).add(j0), width)
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    // (Empty views may carry zero strides; nothing is read from them.)
+    debug_assert!(n <= 1 || k == 0 || b.strides()[1] == 1);
+    debug_assert!(n <= 1 || m == 0 || c.strides()[1] == 1);
+    let (a_rows, a_cols) = (a.strides()[0], a.strides()[1]);
+    let (b_rows, c_rows) = (b.strides()[0], c.strides()[0]);
+    let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    // f32 with AVX2 and FMA: explicit vectors (the compiler splits `[f32; 8]` loops unevenly).
+    let avx = cfg!(target_arch = "x86_64") && FMA && is_f32::<T>();
+    for i in 0..m {
+        let mut j = 0;
+        while j < n {
+            // SAFETY: row `i < m` of A and C, columns `j..j + W ≤ n` of B and C, `l < k`:
+            // all within the views, whose rows of B and C are contiguous.
+            unsafe {
+                let part = RowPart {
+                    a: pa.offset(i as isize * a_rows),
+                    a_step: a_cols,
+                    b: pb.add(j),
+                    b_step: b_rows,
+                    c: pc.offset(i as isize * c_rows).add(j),
                 };
-                if width == NB {
-                    // A full block: a fixed-size accumulator the compiler keeps in registers.
-                    let mut acc = [T::zero(); NB];
-                    for l in ls {
-                        let s = a_row[l];
-                        let b: &[T; NB] = b_part(l).try_into().expect("NB elements");
-                        for q in 0..NB {
-                            acc[q] = fma::<T, FMA>(s, b[q], acc[q]);
-                        }
-                    }
-                    for (c, &acc) in c_part.iter_mut().zip(acc.iter()) {
-                        *c = combine(alpha, acc, beta, *c);
-                    }
-                } else {
-                    let mut acc = [T::zero(); NB];
-                    let acc = &mut acc[..width];
-                    for l in ls {
-                        let s = a_row[l];
-                        for (acc, &b) in acc.iter_mut().zip(b_part(l)) {
-                            *acc = fma::<T, FMA>(s, b, *acc);
-                        }
-                    }
-                    for (c, &acc) in c_part.iter_mut().zip(acc.iter()) {
-                        *c = combine(alpha, acc, beta, *c);
+                j += match n - j {
+                    w if w >= NB && avx => axpy_columns_f32::<T, { NB / 8 }>(k, alpha, beta, part),
+                    w if w >= NB => axpy_columns::<T, FMA, NB>(k, alpha, beta, part),
+                    w if w >= 16 && avx => axpy_columns_f32::<T, 2>(k, alpha, beta, part),
+                    w if w >= 8 && avx => axpy_columns_f32::<T, 1>(k, alpha, beta, part),
+                    w if w >= 8 => axpy_columns::<T, FMA, 8>(k, alpha, beta, part),
+                    _ => axpy_columns::<T, FMA, 1>(k, alpha, beta, part),
+                };
+            }
+        }
+    }
+}
+
+fn is_f32<T: 'static>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
+}
+
+/// [`axpy_columns`] for `W = 8·V` columns of `f32` in AVX registers, the same sums in the same
+/// order (each lane one entry's chain of fused multiply-adds).
+///
+/// # Safety
+/// As [`axpy_columns`]; `T` is `f32` and the CPU has AVX2 and FMA.
+#[inline(always)]
+unsafe fn axpy_columns_f32<T: Float, const V: usize>(
+    k: usize,
+    alpha: T,
+    beta: T,
+    part: RowPart<T>,
+) -> usize {
+    debug_assert!(is_f32::<T>());
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `T` is `f32`, so these are identity casts; the rest is the caller's contract.
+        unsafe {
+            let f = |x: T| *(&x as *const T as *const f32);
+            let part = RowPart {
+                a: part.a as *const f32,
+                a_step: part.a_step,
+                b: part.b as *const f32,
+                b_step: part.b_step,
+                c: part.c as *mut f32,
+            };
+            avx::axpy_columns::<V>(k, f(alpha), f(beta), part)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("{k} {alpha} {beta} {:?}: dispatched on x86_64 only", part.a)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use std::arch::x86_64::*;
+
+    use super::{RowPart, KC};
+
+    /// See [`super::axpy_columns_f32`].
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) unsafe fn axpy_columns<const V: usize>(
+        k: usize,
+        alpha: f32,
+        mut beta: f32,
+        RowPart {
+            a,
+            a_step,
+            b,
+            b_step,
+            c,
+        }: RowPart<f32>,
+    ) -> usize {
+        // SAFETY (whole body): the caller's contract, `l < k`, `v < V`.
+        unsafe {
+            let mut start = 0;
+            loop {
+                let end = (start + KC).min(k);
+                let mut acc = [_mm256_setzero_ps(); V];
+                for l in start..end {
+                    let s = _mm256_set1_ps(*a.offset(l as isize * a_step));
+                    let row = b.offset(l as isize * b_step);
+                    for (v, acc) in acc.iter_mut().enumerate() {
+                        *acc = _mm256_fmadd_ps(s, _mm256_loadu_ps(row.add(8 * v)), *acc);
                     }
                 }
+                // `alpha·acc + beta·c` rounded as `combine` rounds it; `c` unread if beta = 0.
+                let alpha_v = _mm256_set1_ps(alpha);
+                for (v, &acc) in acc.iter().enumerate() {
+                    let out = c.add(8 * v);
+                    let mut r = _mm256_mul_ps(alpha_v, acc);
+                    if beta != 0.0 {
+                        let old = _mm256_mul_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(out));
+                        r = _mm256_add_ps(r, old);
+                    }
+                    _mm256_storeu_ps(out, r);
+                }
+                beta = 1.0;
+                start = end;
+                if start >= k {
+                    return 8 * V;
+                }
             }
+        }
+    }
+}
+
+/// Where [`axpy_columns`] reads a row of A and a block of columns of B, and writes C.
+struct RowPart<T> {
+    a: *const T,
+    a_step: isize,
+    b: *const T,
+    b_step: isize,
+    c: *mut T,
+}
+
+/// `W` entries of one row of C, `c[q] <- alpha Σₗ a[l·a_step] b[l·b_step + q] + beta c[q]`,
+/// in blocks of [`KC`] as matrixmultiply; returns `W`.
+///
+/// # Safety
+/// `a` readable at `l·a_step` and `b` at `l·b_step + q` for `l < k`, `q < W`; `c[..W]` writable.
+#[inline(always)]
+unsafe fn axpy_columns<T: Float, const FMA: bool, const W: usize>(
+    k: usize,
+    alpha: T,
+    mut beta: T,
+    RowPart {
+        a,
+        a_step,
+        b,
+        b_step,
+        c,
+    }: RowPart<T>,
+) -> usize {
+    let mut start = 0;
+    loop {
+        let end = (start + KC).min(k);
+        let mut acc = [T::zero(); W];
+        for l in start..end {
+            // SAFETY: the caller's contract, `l < k`.
+            let (s, row) = unsafe {
+                (
+                    *a.offset(l as isize * a_step),
+                    &*(b.offset(l as isize * b_step) as *const [T; W]),
+                )
+            };
+            for q in 0..W {
+                acc[q] = fma::<T, FMA>(s, row[q], acc[q]);
+            }
+        }
+        for (q, &acc) in acc.iter().enumerate() {
+            // SAFETY: `q < W`.
+            let out = unsafe { &mut *c.add(q) };
+            *out = combine(alpha, acc, beta, *out);
+        }
+        // matrixmultiply's update of C after each block: the user's beta first, 1 after.
+        beta = T::one();
+        start = end;
+        if start >= k {
+            return W;
         }
     }
 }
@@ -472,6 +648,9 @@ mod tests {
             (4, 0, 3),
             (19, 300, 21),
             (40, 37, 33),
+            (24, 40, 1),
+            (12, 300, 3),
+            (9, 5, 7),
         ];
         for (m, k, n) in shapes {
             for layout in 0..8 {

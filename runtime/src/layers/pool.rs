@@ -346,3 +346,39 @@ fn no_dilation(layer: &str, window: &Window2d) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array4;
+
+    use super::*;
+    use crate::init::Rng;
+
+    /// The backward pass against a plain scatter of every output's gradient, for windows that
+    /// take the write-once 2x2 route (with odd edges) and windows that only share its output
+    /// shape (3x3, stride 2, padding 1: maxima may lie outside the 2x2 block).
+    #[test]
+    fn backward_is_the_scatter_of_output_gradients() {
+        let mut rng = Rng::new(5);
+        let cases = [
+            ((6, 8), Window2d::new((2, 2)).stride((2, 2))),
+            ((5, 7), Window2d::new((2, 2)).stride((2, 2))),
+            ((6, 8), Window2d::new((3, 3)).stride((2, 2)).padding((1, 1))),
+        ];
+        for ((h, w), window) in cases {
+            let x = Array4::from_shape_fn((2, 3, h, w), |_| rng.normal());
+            let (oh, ow) = (h / 2, w / 2);
+            let mut y = Array4::zeros((2, 3, oh, ow));
+            let mut argmax = Array4::zeros((2, 3, oh, ow));
+            max_pool2d_forward(x.view(), &window, y.view_mut(), argmax.view_mut()).unwrap();
+            let dy = Array4::from_shape_fn((2, 3, oh, ow), |_| rng.normal());
+            let mut dx = Array4::from_elem((2, 3, h, w), f64::NAN);
+            max_pool2d_backward(dy.view(), argmax.view(), dx.view_mut()).unwrap();
+            let mut expected = Array4::<f64>::zeros((2, 3, h, w));
+            for ((s, ch, r, c), &i) in argmax.indexed_iter() {
+                expected[[s, ch, i / w, i % w]] += dy[[s, ch, r, c]];
+            }
+            assert_eq!(dx, expected, "{h}x{w} {window:?}");
+        }
+    }
+}
