@@ -93,9 +93,9 @@ pub(crate) fn gemm_unchecked<T: Float>(
     // costs less than matrixmultiply's own threading (serial packing, a wake-up per block).
     for_each_part(|part, parts| {
         if m >= n {
-            block(aligned_part(m, part, parts), 0..n)
+            block(aligned_part(m, TILE_ROWS, part, parts), 0..n)
         } else {
-            block(0..m, aligned_part(n, part, parts))
+            block(0..m, aligned_part(n, TILE_COLUMNS, part, parts))
         }
     });
 }
@@ -105,10 +105,15 @@ fn split(m: usize, k: usize, n: usize) -> bool {
     threads() > 1 && m.max(n) >= 32 && m * k * n >= 1 << 20
 }
 
-/// [`part_range`] with boundaries at multiples of 8, matrixmultiply's micro-kernel size.
-fn aligned_part(len: usize, part: usize, parts: usize) -> Range<usize> {
-    let r = part_range(len.div_ceil(8), part, parts);
-    (r.start * 8).min(len)..(r.end * 8).min(len)
+/// The micro-tile of matrixmultiply's f32 kernel on AVX2/FMA CPUs (the vendored patch 4):
+/// parts of C that start at these multiples end no tile early but the last.
+const TILE_ROWS: usize = 6;
+const TILE_COLUMNS: usize = 16;
+
+/// [`part_range`] with boundaries at multiples of `tile`.
+fn aligned_part(len: usize, tile: usize, part: usize, parts: usize) -> Range<usize> {
+    let r = part_range(len.div_ceil(tile), part, parts);
+    (r.start * tile).min(len)..(r.end * tile).min(len)
 }
 
 /// A short inner dimension with rows of B and C contiguous (a convolution over one input
