@@ -109,7 +109,7 @@ impl<T: Float> Conv2d<T> {
         activation: Activation,
         y: ArrayView4<'_, T>,
         dy: ArrayViewMut4<'_, T>,
-        dx: Option<(ArrayViewMut4<'_, T>, ArrayViewMut2<'_, T>)>,
+        dx: Option<ArrayViewMut4<'_, T>>,
     ) -> Result<()> {
         conv2d_backward(
             self.weight.value.view(),
@@ -240,9 +240,8 @@ fn split_samples(n: usize, macs: usize) -> bool {
 /// - `y`: the forward output (read only when `activation` is not `Identity`).
 /// - `dy`: on entry `dL/dy`; on return the gradient before the activation (scratch).
 /// - `dweight` `[COUT, CIN, KH, KW]` and `dbias` `[COUT]`: accumulated into.
-/// - `dx`: `None` for a network's first layer; otherwise the input gradient `[N, CIN, H, W]`
-///   (overwritten) and a `[CIN·KH·KW, OH·OW]` scratch matrix (checked, otherwise unused: the
-///   kernel keeps its scratch per thread).
+/// - `dx`: `None` for a network's first layer; otherwise the input gradient `[N, CIN, H, W]`,
+///   overwritten. (Scratch for the patches' gradient is the kernel's own, per thread.)
 ///
 /// All arrays must be in standard layout.
 #[allow(clippy::too_many_arguments)]
@@ -255,7 +254,7 @@ pub fn conv2d_backward<T: Float>(
     dy: ArrayViewMut4<'_, T>,
     dweight: ArrayViewMut4<'_, T>,
     dbias: Option<ArrayViewMut1<'_, T>>,
-    dx: Option<(ArrayViewMut4<'_, T>, ArrayViewMut2<'_, T>)>,
+    dx: Option<ArrayViewMut4<'_, T>>,
 ) -> Result<()> {
     let (_, cin, kh, kw) = weight.dim();
     let (n, _, oh, ow) = y.dim();
@@ -266,13 +265,6 @@ pub fn conv2d_backward<T: Float>(
         cols.shape(),
         &[Some(n), Some(k), Some(p)],
     )?;
-    let dx = match dx {
-        Some((dx, dcols)) => {
-            check_shape(LAYER, "col2im scratch", dcols.shape(), &[Some(k), Some(p)])?;
-            Some(dx)
-        }
-        None => None,
-    };
     let cols = contiguous(LAYER, "im2col workspace", cols.as_slice())?;
     backward(
         weight,
@@ -540,7 +532,7 @@ fn matrix_mut<T>(s: &mut [T], rows: usize, cols: usize) -> ArrayViewMut2<'_, T> 
 
 #[cfg(test)]
 mod tests {
-    use ndarray::{Array1, Array2, Array3, Array4};
+    use ndarray::{Array1, Array3, Array4};
 
     use super::{conv2d_backward, conv2d_backward_from_input, conv2d_forward};
     use crate::init::Rng;
@@ -597,7 +589,6 @@ mod tests {
                 )
                 .unwrap();
             } else {
-                let mut dcols = Array2::zeros((k, p));
                 conv2d_backward(
                     w.view(),
                     &window,
@@ -607,7 +598,7 @@ mod tests {
                     dy.view_mut(),
                     dw.view_mut(),
                     Some(db.view_mut()),
-                    Some((dx.view_mut(), dcols.view_mut())),
+                    Some(dx.view_mut()),
                 )
                 .unwrap();
             }

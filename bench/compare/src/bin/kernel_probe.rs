@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use tapeless::init::Rng;
 use tapeless::layers::conv::conv2d_backward_from_input;
-use tapeless::ndarray::{Array, Array2, Array3, Array4};
+use tapeless::ndarray::{Array, Array3, Array4};
 use tapeless::{conv2d_backward, conv2d_forward, max_pool2d_backward, max_pool2d_forward};
 use tapeless::{Activation, Window2d};
 use tapeless_compare::thread_cpu_seconds;
@@ -157,7 +157,6 @@ fn main() {
             .unwrap();
             black_box(&y);
         });
-        let mut dcols = Array2::<f32>::zeros((k, p));
         time(&format!("conv2d_backward (dx) {cin}->{cout}"), || {
             conv2d_backward(
                 w.view(),
@@ -168,7 +167,7 @@ fn main() {
                 dy.view_mut(),
                 dw.view_mut(),
                 Some(db.view_mut()),
-                Some((dx.view_mut(), dcols.view_mut())),
+                Some(dx.view_mut()),
             )
             .unwrap();
         });
