@@ -29,7 +29,7 @@ use crate::error::Result;
 use crate::network::{Network, ParamMut};
 
 use super::buffers::{Buffers, Lerp};
-use super::{Optimizer, OptimizerState};
+use super::{vectorised, Optimizer, OptimizerState};
 
 /// The hyper-parameters, buffers and update that Adam and AdamW share.
 #[derive(Clone, Debug)]
@@ -134,19 +134,31 @@ impl<T: Float> AdamCore<T> {
             let ParamMut {
                 mut value, grad, ..
             } = p;
-            match buffers.param_mut(i) {
-                [m, v] => Zip::from(&mut value)
+            let slices = (value.as_slice_mut(), grad.as_slice());
+            match (buffers.param_mut(i), slices) {
+                ([m, v], (Some(w), Some(g)))
+                    if m.is_standard_layout() && v.is_standard_layout() =>
+                {
+                    let (m, v) = (m.as_slice_mut(), v.as_slice_mut());
+                    let (m, v) = (m.expect("standard"), v.expect("standard"));
+                    vectorised(|| {
+                        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+                            update(w, g, m, v, None);
+                        }
+                    });
+                }
+                ([m, v], _) => Zip::from(&mut value)
                     .and(&grad)
                     .and(m)
                     .and(v)
                     .for_each(|w, &g, m, v| update(w, g, m, v, None)),
-                [m, v, v_max] => Zip::from(&mut value)
+                ([m, v, v_max], _) => Zip::from(&mut value)
                     .and(&grad)
                     .and(m)
                     .and(v)
                     .and(v_max)
                     .for_each(|w, &g, m, v, v_max| update(w, g, m, v, Some(v_max))),
-                _ => unreachable!("Adam keeps two or three buffers per parameter"),
+                (_, _) => unreachable!("Adam keeps two or three buffers per parameter"),
             }
             i += 1;
         });
