@@ -175,8 +175,11 @@ fn every_layout_around_tile_and_block_edges() {
         (37, 9, 70),
         (245, 20, 17),
         (13, 257, 35),
+        // Thin outputs, which the small-product loops compute as their transpose.
+        (16, 32, 2),
+        (24, 40, 1),
     ];
-    let scalars = [(1.0, 0.0), (1.0, 1.0), (0.5, -2.0), (-2.0, 0.5)];
+    let scalars = [(1.0, 0.0), (1.0, 1.0), (0.5, -2.0), (-2.0, 0.5), (0.3, 0.7)];
     let mut turn = 0;
     for (m, k, n) in shapes {
         for la in LAYOUTS {
@@ -185,7 +188,9 @@ fn every_layout_around_tile_and_block_edges() {
                     turn += 1;
                     let (alpha, beta) = scalars[turn % scalars.len()];
                     let layouts = [la, lb, lc];
-                    for exact in [true, false] {
+                    // Integer data is exact only with alpha and beta multiples of 1/4.
+                    let dyadic = (alpha * 4.0f32).fract() == 0.0 && (beta * 4.0f32).fract() == 0.0;
+                    for exact in [true, false].into_iter().filter(|&e| dyadic || !e) {
                         check(
                             Case {
                                 m,

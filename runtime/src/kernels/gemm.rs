@@ -63,6 +63,9 @@ pub(crate) fn gemm_unchecked<T: Float>(
     );
     // Rows `rows` and columns `cols` of C, one single-threaded GEMM.
     let block = |rows: Range<usize>, cols: Range<usize>| {
+        if rows.is_empty() || cols.is_empty() {
+            return; // a part with no tile (more threads than tiles): no pointer past C
+        }
         let (pa, pb, pc) = (pa as *const T, pb as *const T, pc as *mut T);
         // SAFETY: the views guarantee in-bounds storage for the given dims and strides, and
         // the block lies within them; `c` is a unique borrow so it cannot alias `a` or `b`,
@@ -110,8 +113,10 @@ fn split(m: usize, k: usize, n: usize) -> bool {
 const TILE_ROWS: usize = 6;
 const TILE_COLUMNS: usize = 16;
 
-/// [`part_range`] with boundaries at multiples of `tile`.
+/// [`part_range`] with boundaries at multiples of `tile`, or of 1 if there are fewer tiles
+/// than parts (so every part gets work).
 fn aligned_part(len: usize, tile: usize, part: usize, parts: usize) -> Range<usize> {
+    let tile = if len.div_ceil(tile) >= parts { tile } else { 1 };
     let r = part_range(len.div_ceil(tile), part, parts);
     (r.start * tile).min(len)..(r.end * tile).min(len)
 }

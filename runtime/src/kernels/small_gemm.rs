@@ -67,6 +67,17 @@ fn small_gemm_impl<T: Float, const FMA: bool>(
     c: &mut ArrayViewMut2<'_, T>,
 ) {
     let (k, n) = b.dim();
+    if k == 0 {
+        // C <- beta C, as matrixmultiply does (alpha unused), and no pointer into an empty A.
+        c.map_inplace(|c| {
+            *c = if beta == T::zero() {
+                T::zero()
+            } else {
+                beta * *c
+            }
+        });
+        return;
+    }
     // Dot products of contiguous rows of A and columns of B, when that is the layout.
     let dots = a.ncols() <= 1 || a.strides()[1] == 1;
     let dots = dots && (b.nrows() <= 1 || b.strides()[0] == 1) && k >= 16;
@@ -82,7 +93,7 @@ fn small_gemm_impl<T: Float, const FMA: bool>(
         for j in 0..n {
             for i in 0..m {
                 let out = &mut c[[i, j]];
-                *out = combine(alpha, sums[j * m + i], beta, *out);
+                *out = combine::<T, FMA>(alpha, sums[j * m + i], beta, *out);
             }
         }
         return;
@@ -167,11 +178,17 @@ fn rows_contiguous<T>(x: &ArrayView2<'_, T>) -> bool {
     x.ncols() <= 1 || x.strides()[1] == 1
 }
 
-/// `alpha·acc + beta·c`, without reading `c` when `beta = 0` (a NaN there does not leak).
+/// `alpha·acc + beta·c` as matrixmultiply's kernels update C, without reading `c` when
+/// `beta = 0` (a NaN there does not leak): in `f32` with FMA (its 6x16 kernel, full and partial
+/// tiles) as one fused multiply-add over the rounded `beta·c`, otherwise with two roundings.
+/// (Its `f64` kernel fuses on full tiles only, so in `f64` the bits agree for an `alpha` that
+/// is a power of two, which is every `alpha` tapeless passes.)
 #[inline(always)]
-fn combine<T: Float>(alpha: T, acc: T, beta: T, c: T) -> T {
+fn combine<T: Float, const FMA: bool>(alpha: T, acc: T, beta: T, c: T) -> T {
     if beta == T::zero() {
         alpha * acc
+    } else if FMA && is_f32::<T>() {
+        alpha.mul_add(acc, beta * c)
     } else {
         alpha * acc + beta * c
     }
@@ -224,7 +241,7 @@ fn gemv_dots<T: Float, const FMA: bool>(
                 // SAFETY: as above, T is f32.
                 let d: T = unsafe { *(&d as *const f32 as *const T) };
                 let out = &mut c[[0, j + r]];
-                *out = combine(alpha, d, beta, *out);
+                *out = combine::<T, FMA>(alpha, d, beta, *out);
             }
             j += 4;
         }
@@ -250,7 +267,7 @@ fn gemv_dots<T: Float, const FMA: bool>(
                 d = fma::<T, FMA>(x[l], cols[r][l], d);
             }
             let out = &mut c[[0, j + r]];
-            *out = combine(alpha, d, beta, *out);
+            *out = combine::<T, FMA>(alpha, d, beta, *out);
         }
         j += width;
     }
@@ -301,7 +318,7 @@ fn blocked_dot<T: Float, const FMA: bool>(
             let (x, y) = xy(l);
             acc = fma::<T, FMA>(x, y, acc);
         }
-        c = combine(alpha, acc, if block == 0 { beta } else { T::one() }, c);
+        c = combine::<T, FMA>(alpha, acc, if block == 0 { beta } else { T::one() }, c);
     }
     c
 }
@@ -409,7 +426,7 @@ unsafe fn dot8_avx2(
                     *lane = (*a.add(l)).mul_add(*rows[r].add(l), *lane);
                 }
                 let beta = if block == 0 { beta } else { 1.0 };
-                out[r] = combine(alpha, *lane, beta, out[r]);
+                out[r] = combine::<f32, true>(alpha, *lane, beta, out[r]);
             }
         }
     }
@@ -537,11 +554,12 @@ mod avx {
                 let alpha_v = _mm256_set1_ps(alpha);
                 for (v, &acc) in acc.iter().enumerate() {
                     let out = c.add(8 * v);
-                    let mut r = _mm256_mul_ps(alpha_v, acc);
-                    if beta != 0.0 {
+                    let r = if beta != 0.0 {
                         let old = _mm256_mul_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(out));
-                        r = _mm256_add_ps(r, old);
-                    }
+                        _mm256_fmadd_ps(alpha_v, acc, old)
+                    } else {
+                        _mm256_mul_ps(alpha_v, acc)
+                    };
                     _mm256_storeu_ps(out, r);
                 }
                 beta = 1.0;
@@ -600,7 +618,7 @@ unsafe fn axpy_columns<T: Float, const FMA: bool, const W: usize>(
         for (q, &acc) in acc.iter().enumerate() {
             // SAFETY: `q < W`.
             let out = unsafe { &mut *c.add(q) };
-            *out = combine(alpha, acc, beta, *out);
+            *out = combine::<T, FMA>(alpha, acc, beta, *out);
         }
         // matrixmultiply's update of C after each block: the user's beta first, 1 after.
         beta = T::one();
@@ -615,7 +633,7 @@ unsafe fn axpy_columns<T: Float, const FMA: bool, const W: usize>(
 mod tests {
     use ndarray::{Array2, ShapeBuilder};
 
-    use super::small_gemm;
+    use super::{is_f32, small_gemm};
     use crate::element::Float;
     use crate::init::Rng;
 
@@ -657,7 +675,13 @@ mod tests {
                 let a = random::<T>(m, k, layout & 1 != 0, &mut rng);
                 let b = random::<T>(k, n, layout & 2 != 0, &mut rng);
                 let c0 = random::<T>(m, n, layout & 4 != 0, &mut rng);
-                for (alpha, beta) in [(1.0, 0.0), (1.0, 1.0), (0.5, -2.0)] {
+                // f64: alpha a power of two (see `combine`); f32: any alpha.
+                let scalars: &[(f64, f64)] = if is_f32::<T>() {
+                    &[(1.0, 0.0), (1.0, 1.0), (0.5, -2.0), (0.3, 0.7), (0.3, 0.0)]
+                } else {
+                    &[(1.0, 0.0), (1.0, 1.0), (0.5, -2.0)]
+                };
+                for &(alpha, beta) in scalars {
                     let (alpha, beta) = (T::of(alpha), T::of(beta));
                     let mut ours = c0.clone();
                     small_gemm(alpha, a.view(), b.view(), beta, &mut ours.view_mut());

@@ -354,11 +354,11 @@ mod tests {
     use super::*;
     use crate::init::Rng;
 
-    /// The backward pass against a plain scatter of every output's gradient, for windows that
-    /// take the write-once 2x2 route (with odd edges) and windows that only share its output
-    /// shape (3x3, stride 2, padding 1: maxima may lie outside the 2x2 block).
+    /// Forward against a naive maximum over each window (the 2x2 windows take the specialised
+    /// path, with odd edges left out; 3x3 with stride 2 and padding 1 the general one), and
+    /// backward against a plain scatter of every output's gradient to its saved maximum.
     #[test]
-    fn backward_is_the_scatter_of_output_gradients() {
+    fn forward_is_the_window_maximum_and_backward_its_scatter() {
         let mut rng = Rng::new(5);
         let cases = [
             ((6, 8), Window2d::new((2, 2)).stride((2, 2))),
@@ -371,6 +371,18 @@ mod tests {
             let mut y = Array4::zeros((2, 3, oh, ow));
             let mut argmax = Array4::zeros((2, 3, oh, ow));
             max_pool2d_forward(x.view(), &window, y.view_mut(), argmax.view_mut()).unwrap();
+            let ((kh, kw), (sh, sw), (ph, pw)) = (window.kernel, window.stride, window.padding);
+            for ((s, ch, r, c), &v) in y.indexed_iter() {
+                let mut best = f64::NEG_INFINITY;
+                for i in (r * sh).saturating_sub(ph)..(r * sh + kh - ph).min(h) {
+                    for j in (c * sw).saturating_sub(pw)..(c * sw + kw - pw).min(w) {
+                        best = best.max(x[[s, ch, i, j]]);
+                    }
+                }
+                assert_eq!(v, best, "{h}x{w} {window:?}: y[{s}, {ch}, {r}, {c}]");
+                let at = argmax[[s, ch, r, c]];
+                assert_eq!(x[[s, ch, at / w, at % w]], v, "{h}x{w} {window:?}: argmax");
+            }
             let dy = Array4::from_shape_fn((2, 3, oh, ow), |_| rng.normal());
             let mut dx = Array4::from_elem((2, 3, h, w), f64::NAN);
             max_pool2d_backward(dy.view(), argmax.view(), dx.view_mut()).unwrap();

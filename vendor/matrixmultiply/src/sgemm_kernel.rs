@@ -466,7 +466,8 @@ unsafe fn store_first_f32(mut p: *mut T, v: __m256, mut n: usize) {
         n -= 4;
     }
     if n >= 2 {
-        _mm_store_sd(p as *mut f64, _mm_castps_pd(x));
+        // two floats, 4-byte aligned only: an unaligned 8-byte store (`_mm_store_sd` is a typed f64 store)
+        std::ptr::write_unaligned(p as *mut f64, _mm_cvtsd_f64(_mm_castps_pd(x)));
         x = _mm_movehl_ps(x, x);
         p = p.add(2);
         n -= 2;

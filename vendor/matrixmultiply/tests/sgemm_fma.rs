@@ -217,12 +217,12 @@ fn sweep_layouts() {
 }
 
 /// Every combination of layouts and α, β for a few shapes around the tile and block edges
-/// (k > 256 crosses KC, m > 72 crosses MC).
+/// (k > 256 crosses KC, m > 240 crosses MC).
 #[test]
 fn all_combinations() {
     let mut rng = Lcg(3);
     let shapes = [(1, 1, 1), (6, 16, 16), (7, 13, 19), (12, 32, 48), (5, 8, 15),
-                  (17, 9, 33), (13, 300, 35), (80, 20, 40)];
+                  (17, 9, 33), (13, 300, 35), (80, 20, 40), (250, 20, 17)];
     for &(m, k, n) in &shapes {
         for &la in &LAYOUTS {
             for &lb in &LAYOUTS {
