@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::network::{Network, ParamMut};
 
 use super::buffers::Buffers;
-use super::{Optimizer, OptimizerState};
+use super::{vectorised, Optimizer, OptimizerState};
 
 /// Stochastic gradient descent: `Sgd::new(lr).momentum(0.9).nesterov(true)`. See the
 /// [module documentation](self) for the update.
@@ -122,21 +122,37 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
             let ParamMut {
                 mut value, grad, ..
             } = p;
-            match buffers.param_mut(i) {
-                [] => Zip::from(&mut value).and(&grad).for_each(|w, &g| {
-                    let g = if decay { g + lambda * *w } else { g };
-                    *w = *w + neg_lr * g;
+            let plain = |w: &mut T, g: T| {
+                let g = if decay { g + lambda * *w } else { g };
+                *w = *w + neg_lr * g;
+            };
+            let with_momentum = |w: &mut T, g: T, b: &mut T| {
+                let g = if decay { g + lambda * *w } else { g };
+                *b = if first { g } else { *b * mu + undamped * g };
+                let g = if nesterov { g + mu * *b } else { *b };
+                *w = *w + neg_lr * g;
+            };
+            let slices = (value.as_slice_mut(), grad.as_slice());
+            match (buffers.param_mut(i), slices) {
+                ([], (Some(w), Some(g))) => vectorised(|| {
+                    w.iter_mut().zip(g).for_each(|(w, &g)| plain(w, g));
                 }),
-                [buf] => Zip::from(&mut value)
+                ([buf], (Some(w), Some(g))) if buf.is_standard_layout() => {
+                    let b = buf.as_slice_mut().expect("standard layout");
+                    vectorised(|| {
+                        for ((w, &g), b) in w.iter_mut().zip(g).zip(b) {
+                            with_momentum(w, g, b);
+                        }
+                    });
+                }
+                ([], _) => Zip::from(&mut value)
+                    .and(&grad)
+                    .for_each(|w, &g| plain(w, g)),
+                ([buf], _) => Zip::from(&mut value)
                     .and(&grad)
                     .and(buf)
-                    .for_each(|w, &g, b| {
-                        let g = if decay { g + lambda * *w } else { g };
-                        *b = if first { g } else { *b * mu + undamped * g };
-                        let g = if nesterov { g + mu * *b } else { *b };
-                        *w = *w + neg_lr * g;
-                    }),
-                _ => unreachable!("Sgd keeps one buffer per parameter"),
+                    .for_each(|w, &g, b| with_momentum(w, g, b)),
+                (_, _) => unreachable!("Sgd keeps one buffer per parameter"),
             }
             i += 1;
         });
