@@ -454,28 +454,29 @@ fn axpy_rows<T: Float, const FMA: bool>(
     let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
     // f32 with AVX2 and FMA: explicit vectors (the compiler splits `[f32; 8]` loops unevenly).
     let avx = cfg!(target_arch = "x86_64") && FMA && is_f32::<T>();
-    for i in 0..m {
-        let mut j = 0;
-        while j < n {
-            // SAFETY: row `i < m` of A and C, columns `j..j + W ≤ n` of B and C, `l < k`:
-            // all within the views, whose rows of B and C are contiguous.
-            unsafe {
-                let part = RowPart {
-                    a: pa.offset(i as isize * a_rows),
-                    a_step: a_cols,
-                    b: pb.add(j),
-                    b_step: b_rows,
-                    c: pc.offset(i as isize * c_rows).add(j),
-                };
-                j += match n - j {
-                    w if w >= NB && avx => axpy_columns_f32::<T, { NB / 8 }>(k, alpha, beta, part),
-                    w if w >= NB => axpy_columns::<T, FMA, NB>(k, alpha, beta, part),
-                    w if w >= 16 && avx => axpy_columns_f32::<T, 2>(k, alpha, beta, part),
-                    w if w >= 8 && avx => axpy_columns_f32::<T, 1>(k, alpha, beta, part),
-                    w if w >= 8 => axpy_columns::<T, FMA, 8>(k, alpha, beta, part),
-                    _ => axpy_columns::<T, FMA, 1>(k, alpha, beta, part),
-                };
-            }
+    let mut j = 0;
+    while j < n {
+        // SAFETY: rows `< m` of A and C, columns `j..j + W ≤ n` of B and C, `l < k`: all
+        // within the views, whose rows of B and C are contiguous.
+        unsafe {
+            let block = Block {
+                rows: m,
+                a: pa,
+                a_next: a_rows,
+                a_step: a_cols,
+                b: pb.add(j),
+                b_step: b_rows,
+                c: pc.add(j),
+                c_next: c_rows,
+            };
+            j += match n - j {
+                w if w >= NB && avx => axpy_columns_f32::<T, { NB / 8 }>(k, alpha, beta, block),
+                w if w >= NB => axpy_columns::<T, FMA, NB>(k, alpha, beta, block),
+                w if w >= 16 && avx => axpy_columns_f32::<T, 2>(k, alpha, beta, block),
+                w if w >= 8 && avx => axpy_columns_f32::<T, 1>(k, alpha, beta, block),
+                w if w >= 8 => axpy_columns::<T, FMA, 8>(k, alpha, beta, block),
+                _ => axpy_columns::<T, FMA, 1>(k, alpha, beta, block),
+            };
         }
     }
 }
@@ -494,7 +495,7 @@ unsafe fn axpy_columns_f32<T: Float, const V: usize>(
     k: usize,
     alpha: T,
     beta: T,
-    part: RowPart<T>,
+    block: Block<T>,
 ) -> usize {
     debug_assert!(is_f32::<T>());
     #[cfg(target_arch = "x86_64")]
@@ -502,25 +503,31 @@ unsafe fn axpy_columns_f32<T: Float, const V: usize>(
         // SAFETY: `T` is `f32`, so these are identity casts; the rest is the caller's contract.
         unsafe {
             let f = |x: T| *(&x as *const T as *const f32);
-            let part = RowPart {
-                a: part.a as *const f32,
-                a_step: part.a_step,
-                b: part.b as *const f32,
-                b_step: part.b_step,
-                c: part.c as *mut f32,
+            let block = Block {
+                rows: block.rows,
+                a: block.a as *const f32,
+                a_next: block.a_next,
+                a_step: block.a_step,
+                b: block.b as *const f32,
+                b_step: block.b_step,
+                c: block.c as *mut f32,
+                c_next: block.c_next,
             };
-            avx::axpy_columns::<V>(k, f(alpha), f(beta), part)
+            avx::axpy_columns::<V>(k, f(alpha), f(beta), block)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    unreachable!("{k} {alpha} {beta} {:?}: dispatched on x86_64 only", part.a)
+    unreachable!(
+        "{k} {alpha} {beta} {:?}: dispatched on x86_64 only",
+        block.a
+    )
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
     use std::arch::x86_64::*;
 
-    use super::{RowPart, KC};
+    use super::{Block, KC};
 
     /// See [`super::axpy_columns_f32`].
     #[target_feature(enable = "avx2,fma")]
@@ -528,105 +535,126 @@ mod avx {
     pub(super) unsafe fn axpy_columns<const V: usize>(
         k: usize,
         alpha: f32,
-        mut beta: f32,
-        RowPart {
+        beta: f32,
+        Block {
+            rows,
             a,
+            a_next,
             a_step,
             b,
             b_step,
             c,
-        }: RowPart<f32>,
+            c_next,
+        }: Block<f32>,
     ) -> usize {
-        // SAFETY (whole body): the caller's contract, `l < k`, `v < V`.
+        // SAFETY (whole body): the caller's contract, `i < rows`, `l < k`, `v < V`.
         unsafe {
-            let mut start = 0;
-            loop {
-                let end = (start + KC).min(k);
-                let mut acc = [_mm256_setzero_ps(); V];
-                for l in start..end {
-                    let s = _mm256_set1_ps(*a.offset(l as isize * a_step));
-                    let row = b.offset(l as isize * b_step);
-                    for (v, acc) in acc.iter_mut().enumerate() {
-                        *acc = _mm256_fmadd_ps(s, _mm256_loadu_ps(row.add(8 * v)), *acc);
+            for i in 0..rows {
+                let (a, c) = (a.offset(i as isize * a_next), c.offset(i as isize * c_next));
+                let (mut start, mut beta) = (0, beta);
+                loop {
+                    let end = (start + KC).min(k);
+                    let mut acc = [_mm256_setzero_ps(); V];
+                    for l in start..end {
+                        let s = _mm256_set1_ps(*a.offset(l as isize * a_step));
+                        let row = b.offset(l as isize * b_step);
+                        for (v, acc) in acc.iter_mut().enumerate() {
+                            *acc = _mm256_fmadd_ps(s, _mm256_loadu_ps(row.add(8 * v)), *acc);
+                        }
                     }
-                }
-                // `alpha·acc + beta·c` rounded as `combine` rounds it; `c` unread if beta = 0.
-                let alpha_v = _mm256_set1_ps(alpha);
-                for (v, &acc) in acc.iter().enumerate() {
-                    let out = c.add(8 * v);
-                    let r = if beta != 0.0 {
-                        let old = _mm256_mul_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(out));
-                        _mm256_fmadd_ps(alpha_v, acc, old)
-                    } else {
-                        _mm256_mul_ps(alpha_v, acc)
-                    };
-                    _mm256_storeu_ps(out, r);
-                }
-                beta = 1.0;
-                start = end;
-                if start >= k {
-                    return 8 * V;
+                    // `alpha·acc + beta·c` rounded as `combine` rounds it; `c` unread if beta = 0.
+                    let alpha_v = _mm256_set1_ps(alpha);
+                    for (v, &acc) in acc.iter().enumerate() {
+                        let out = c.add(8 * v);
+                        let r = if beta != 0.0 {
+                            let old = _mm256_mul_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(out));
+                            _mm256_fmadd_ps(alpha_v, acc, old)
+                        } else {
+                            _mm256_mul_ps(alpha_v, acc)
+                        };
+                        _mm256_storeu_ps(out, r);
+                    }
+                    beta = 1.0;
+                    start = end;
+                    if start >= k {
+                        break;
+                    }
                 }
             }
         }
+        8 * V
     }
 }
 
-/// Where [`axpy_columns`] reads a row of A and a block of columns of B, and writes C.
-struct RowPart<T> {
+/// Where [`axpy_columns`] reads rows of A and a block of columns of B, and writes C: row `i` of
+/// A at `a + i·a_next` (its elements `a_step` apart), of C at `c + i·c_next`.
+struct Block<T> {
+    rows: usize,
     a: *const T,
+    a_next: isize,
     a_step: isize,
     b: *const T,
     b_step: isize,
     c: *mut T,
+    c_next: isize,
 }
 
-/// `W` entries of one row of C, `c[q] <- alpha Σₗ a[l·a_step] b[l·b_step + q] + beta c[q]`,
-/// in blocks of [`KC`] as matrixmultiply; returns `W`.
+/// `W` columns of every row `i` of C, `c_i[q] <- alpha Σₗ a_i[l·a_step] b[l·b_step + q] +
+/// beta c_i[q]`, in blocks of [`KC`] as matrixmultiply; returns `W`. (Rows inside, so a
+/// product with a short `k` pays the setup once per block of columns, not once per row.)
 ///
 /// # Safety
-/// `a` readable at `l·a_step` and `b` at `l·b_step + q` for `l < k`, `q < W`; `c[..W]` writable.
+/// For `i < rows`, `l < k`, `q < W`: `a_i` readable at `l·a_step`, `b` at `l·b_step + q`,
+/// `c_i[q]` writable.
 #[inline(always)]
 unsafe fn axpy_columns<T: Float, const FMA: bool, const W: usize>(
     k: usize,
     alpha: T,
-    mut beta: T,
-    RowPart {
+    beta: T,
+    Block {
+        rows,
         a,
+        a_next,
         a_step,
         b,
         b_step,
         c,
-    }: RowPart<T>,
+        c_next,
+    }: Block<T>,
 ) -> usize {
-    let mut start = 0;
-    loop {
-        let end = (start + KC).min(k);
-        let mut acc = [T::zero(); W];
-        for l in start..end {
-            // SAFETY: the caller's contract, `l < k`.
-            let (s, row) = unsafe {
-                (
-                    *a.offset(l as isize * a_step),
-                    &*(b.offset(l as isize * b_step) as *const [T; W]),
-                )
-            };
-            for q in 0..W {
-                acc[q] = fma::<T, FMA>(s, row[q], acc[q]);
+    for i in 0..rows {
+        // SAFETY: the caller's contract, `i < rows`.
+        let (a, c) = unsafe { (a.offset(i as isize * a_next), c.offset(i as isize * c_next)) };
+        let (mut start, mut beta) = (0, beta);
+        loop {
+            let end = (start + KC).min(k);
+            let mut acc = [T::zero(); W];
+            for l in start..end {
+                // SAFETY: the caller's contract, `l < k`.
+                let (s, row) = unsafe {
+                    (
+                        *a.offset(l as isize * a_step),
+                        &*(b.offset(l as isize * b_step) as *const [T; W]),
+                    )
+                };
+                for q in 0..W {
+                    acc[q] = fma::<T, FMA>(s, row[q], acc[q]);
+                }
+            }
+            for (q, &acc) in acc.iter().enumerate() {
+                // SAFETY: `q < W`.
+                let out = unsafe { &mut *c.add(q) };
+                *out = combine::<T, FMA>(alpha, acc, beta, *out);
+            }
+            // matrixmultiply's update of C after each block: the user's beta first, 1 after.
+            beta = T::one();
+            start = end;
+            if start >= k {
+                break;
             }
         }
-        for (q, &acc) in acc.iter().enumerate() {
-            // SAFETY: `q < W`.
-            let out = unsafe { &mut *c.add(q) };
-            *out = combine::<T, FMA>(alpha, acc, beta, *out);
-        }
-        // matrixmultiply's update of C after each block: the user's beta first, 1 after.
-        beta = T::one();
-        start = end;
-        if start >= k {
-            return W;
-        }
     }
+    W
 }
 
 #[cfg(test)]
