@@ -98,3 +98,9 @@ macro_rules! impl_float {
 
 impl_float!(f32, "F32", matrixmultiply::sgemm);
 impl_float!(f64, "F64", matrixmultiply::dgemm);
+
+/// Whether `T` is `f32`: the kernels' hand-vectorised paths are written for it.
+#[inline(always)]
+pub(crate) fn is_f32<T: 'static>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
+}

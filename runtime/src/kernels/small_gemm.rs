@@ -15,7 +15,7 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-use crate::element::Float;
+use crate::element::{is_f32, Float};
 
 /// matrixmultiply's `KC`: the length of `k` accumulated before `C` is updated.
 const KC: usize = 256;
@@ -225,7 +225,7 @@ fn gemv_dots<T: Float, const FMA: bool>(
     };
     let mut j = 0;
     #[cfg(target_arch = "x86_64")]
-    if FMA && std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
+    if FMA && is_f32::<T>() {
         while j + 4 <= n {
             let cols: [&[T]; 4] = std::array::from_fn(|r| column(j + r));
             // SAFETY: T is f32 (checked); AVX2 and FMA are there (FMA is set only by the
@@ -312,7 +312,8 @@ fn blocked_dot<T: Float, const FMA: bool>(
     beta: T,
     mut c: T,
 ) -> T {
-    for (block, start) in (0..k.max(1)).step_by(KC).enumerate() {
+    debug_assert!(k > 0, "k = 0 is handled up front");
+    for (block, start) in (0..k).step_by(KC).enumerate() {
         let mut acc = T::zero();
         for l in start..(start + KC).min(k) {
             let (x, y) = xy(l);
@@ -336,11 +337,10 @@ fn dot8_f32<T: Float, const FMA: bool>(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::any::TypeId;
         let k = b.nrows();
         let contiguous = k <= 1 || b.strides()[0] == 1;
         let a_ok = a_row.len() <= 1 || a_row.strides()[0] == 1;
-        if FMA && TypeId::of::<T>() == TypeId::of::<f32>() && contiguous && a_ok {
+        if FMA && is_f32::<T>() && contiguous && a_ok {
             let col = b.strides()[1];
             // SAFETY: T is f32 (checked), the pointers and strides come from the views, and
             // this runs only on CPUs with AVX2 and FMA (FMA is set only by the dispatcher).
@@ -381,7 +381,8 @@ unsafe fn dot8_avx2(
     // SAFETY (whole body): the caller guarantees a[..k] and b_r[..k] for r < 8 are readable.
     unsafe {
         let rows: [*const f32; 8] = std::array::from_fn(|r| b.offset(r as isize * col));
-        for (block, start) in (0..k.max(1)).step_by(KC).enumerate() {
+        debug_assert!(k > 0, "k = 0 is handled up front");
+        for (block, start) in (0..k).step_by(KC).enumerate() {
             let end = (start + KC).min(k);
             let mut acc = _mm256_setzero_ps();
             let mut l = start;
@@ -481,10 +482,6 @@ fn axpy_rows<T: Float, const FMA: bool>(
     }
 }
 
-fn is_f32<T: 'static>() -> bool {
-    std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
-}
-
 /// [`axpy_columns`] for `W = 8·V` columns of `f32` in AVX registers, the same sums in the same
 /// order (each lane one entry's chain of fused multiply-adds).
 ///
@@ -503,17 +500,7 @@ unsafe fn axpy_columns_f32<T: Float, const V: usize>(
         // SAFETY: `T` is `f32`, so these are identity casts; the rest is the caller's contract.
         unsafe {
             let f = |x: T| *(&x as *const T as *const f32);
-            let block = Block {
-                rows: block.rows,
-                a: block.a as *const f32,
-                a_next: block.a_next,
-                a_step: block.a_step,
-                b: block.b as *const f32,
-                b_step: block.b_step,
-                c: block.c as *mut f32,
-                c_next: block.c_next,
-            };
-            avx::axpy_columns::<V>(k, f(alpha), f(beta), block)
+            avx::axpy_columns::<V>(k, f(alpha), f(beta), block.cast())
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -599,6 +586,24 @@ struct Block<T> {
     c_next: isize,
 }
 
+impl<T> Block<T> {
+    /// The same block over another element type of the same size (`f32` seen as `T`).
+    #[cfg(target_arch = "x86_64")]
+    fn cast<U>(self) -> Block<U> {
+        debug_assert_eq!(std::mem::size_of::<T>(), std::mem::size_of::<U>());
+        Block {
+            rows: self.rows,
+            a: self.a.cast(),
+            a_next: self.a_next,
+            a_step: self.a_step,
+            b: self.b.cast(),
+            b_step: self.b_step,
+            c: self.c.cast(),
+            c_next: self.c_next,
+        }
+    }
+}
+
 /// `W` columns of every row `i` of C, `c_i[q] <- alpha Σₗ a_i[l·a_step] b[l·b_step + q] +
 /// beta c_i[q]`, in blocks of [`KC`] as matrixmultiply; returns `W`. (Rows inside, so a
 /// product with a short `k` pays the setup once per block of columns, not once per row.)
@@ -661,8 +666,8 @@ unsafe fn axpy_columns<T: Float, const FMA: bool, const W: usize>(
 mod tests {
     use ndarray::{Array2, ShapeBuilder};
 
-    use super::{is_f32, small_gemm};
-    use crate::element::Float;
+    use super::small_gemm;
+    use crate::element::{is_f32, Float};
     use crate::init::Rng;
 
     fn random<T: Float>(rows: usize, cols: usize, column_major: bool, rng: &mut Rng) -> Array2<T> {

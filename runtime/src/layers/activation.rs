@@ -444,15 +444,13 @@ mod avx2 {
 /// range reduction and Cephes' degree-5 polynomial (within 2 ulp of libm's `expf`), so the
 /// result is within a few ulp of [`sigmoid`]'s, with the same handling of either sign.
 mod simd_sigmoid {
-    use std::any::TypeId;
-
     use crate::element::Float;
 
     /// Whether [`apply`] takes the vector path for `T` on this CPU.
     pub(crate) fn available<T: Float>() -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            TypeId::of::<T>() == TypeId::of::<f32>()
+            crate::element::is_f32::<T>()
                 && std::is_x86_feature_detected!("avx2")
                 && std::is_x86_feature_detected!("fma")
         }

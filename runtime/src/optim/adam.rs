@@ -28,7 +28,7 @@ use crate::element::Float;
 use crate::error::Result;
 use crate::network::{Network, ParamMut};
 
-use super::buffers::{Buffers, Lerp};
+use super::buffers::{elements, Buffers, Lerp};
 use super::{vectorised, Optimizer, OptimizerState};
 
 /// The hyper-parameters, buffers and update that Adam and AdamW share.
@@ -136,11 +136,8 @@ impl<T: Float> AdamCore<T> {
             } = p;
             let slices = (value.as_slice_mut(), grad.as_slice());
             match (buffers.param_mut(i), slices) {
-                ([m, v], (Some(w), Some(g)))
-                    if m.is_standard_layout() && v.is_standard_layout() =>
-                {
-                    let (m, v) = (m.as_slice_mut(), v.as_slice_mut());
-                    let (m, v) = (m.expect("standard"), v.expect("standard"));
+                ([m, v], (Some(w), Some(g))) => {
+                    let (m, v) = (elements(m), elements(v));
                     vectorised(|| {
                         for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
                             update(w, g, m, v, None);

@@ -218,7 +218,12 @@ impl<T: Float> Buffers<T> {
             if slots[i * k + j].is_some() {
                 return Err(self.error(format!("buffer `{name}` appears twice")));
             }
-            slots[i * k + j] = Some(array);
+            // Kept in standard layout, as allocated ones are: updates walk them as slices.
+            slots[i * k + j] = Some(if array.is_standard_layout() {
+                array
+            } else {
+                array.as_standard_layout().into_owned()
+            });
         }
         if let Some(missing) = slots.iter().position(Option::is_none) {
             return Err(self.error(format!(
@@ -248,6 +253,14 @@ impl<T: Float> Buffers<T> {
             message,
         }
     }
+}
+
+/// A buffer's elements in logical order. Buffers are in standard layout (allocated so, and
+/// normalised on load), so this never fails.
+pub(crate) fn elements<T>(buffer: &mut ArrayD<T>) -> &mut [T] {
+    buffer
+        .as_slice_mut()
+        .expect("optimizer buffers are in standard layout")
 }
 
 /// The next buffer of a parameter's slice if the optimizer keeps that kind (`present`).

@@ -23,7 +23,7 @@ use crate::element::Float;
 use crate::error::Result;
 use crate::network::{Network, ParamMut};
 
-use super::buffers::Buffers;
+use super::buffers::{elements, Buffers};
 use super::{vectorised, Optimizer, OptimizerState};
 
 /// Stochastic gradient descent: `Sgd::new(lr).momentum(0.9).nesterov(true)`. See the
@@ -137,8 +137,8 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
                 ([], (Some(w), Some(g))) => vectorised(|| {
                     w.iter_mut().zip(g).for_each(|(w, &g)| plain(w, g));
                 }),
-                ([buf], (Some(w), Some(g))) if buf.is_standard_layout() => {
-                    let b = buf.as_slice_mut().expect("standard layout");
+                ([buf], (Some(w), Some(g))) => {
+                    let b = elements(buf);
                     vectorised(|| {
                         for ((w, &g), b) in w.iter_mut().zip(g).zip(b) {
                             with_momentum(w, g, b);
